@@ -1,0 +1,11 @@
+export {
+  ConfigError,
+  integer,
+  loadConfig,
+  oneOf,
+  port,
+  string,
+  url,
+  type Env,
+  type Field,
+} from './load-config.js';

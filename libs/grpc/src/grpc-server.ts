@@ -1,0 +1,138 @@
+import {
+  Metadata,
+  Server,
+  ServerCredentials,
+  status as GrpcStatus,
+  type ChannelOptions,
+  type handleUnaryCall,
+  type ServerUnaryCall,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import { AppError, toAppError } from '@switchboard/errors';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { toGrpcStatus } from './errors.js';
+import { grpcMetrics } from './metrics.js';
+import type { RequestOf, ResponseOf, ServiceDefinition } from './types.js';
+
+/** What a handler knows of its call besides the request. */
+export interface CallContext {
+  /** When the caller stops waiting; undefined if it set no deadline. */
+  deadline: Date | undefined;
+  /** Aborted when the caller cancels or its deadline passes: stop the work. */
+  signal: AbortSignal;
+  metadata: Metadata;
+}
+
+/** Handlers are plain async functions; the server maps their errors through the one table. */
+export type UnaryHandlers<S extends ServiceDefinition> = {
+  [K in keyof S]: (request: RequestOf<S[K]>, context: CallContext) => Promise<ResponseOf<S[K]>>;
+};
+
+export interface GrpcServer {
+  addService<S extends ServiceDefinition>(service: S, handlers: UnaryHandlers<S>): void;
+  /** Binds an address such as 0.0.0.0:50051 (port 0 picks one); returns the bound port. */
+  listen(address: string): Promise<number>;
+  /** Lets calls in flight finish for up to graceMs, then cancels what is left. */
+  drain(graceMs: number): Promise<void>;
+}
+
+export const DEFAULT_SERVER_OPTIONS: ChannelOptions = {
+  // Accept the clients' keepalive pings (see the client options) even between calls.
+  'grpc.keepalive_permit_without_calls': 1,
+  // Close connections after a while so clients re-resolve DNS and spread over new replicas.
+  'grpc.max_connection_age_ms': 5 * 60_000,
+  'grpc.max_connection_age_grace_ms': 30_000,
+};
+
+export function createGrpcServer(options: {
+  logger: Logger;
+  registry: Registry;
+  channelOptions?: ChannelOptions;
+}): GrpcServer {
+  const { logger } = options;
+  const server = new Server({ ...DEFAULT_SERVER_OPTIONS, ...options.channelOptions });
+  const metrics = grpcMetrics(options.registry, 'server');
+
+  function wrap<Req, Res>(
+    path: string,
+    handler: (request: Req, context: CallContext) => Promise<Res>,
+  ): handleUnaryCall<Req, Res> {
+    return (call: ServerUnaryCall<Req, Res>, callback) => {
+      const startedAt = performance.now();
+      const deadline = toDate(call.getDeadline());
+      const controller = new AbortController();
+      call.on('cancelled', () => controller.abort(new AppError('CANCELLED', 'the caller cancelled')));
+      const finish = (error: AppError | null, response?: Res) => {
+        const status = error ? toGrpcStatus(error) : { code: GrpcStatus.OK };
+        metrics.observe(path, GrpcStatus[status.code ?? GrpcStatus.OK], startedAt);
+        if (error) callback(status);
+        else callback(null, response);
+      };
+
+      // Work whose caller has already given up is dropped, not done.
+      const remainingMs = deadline ? deadline.getTime() - Date.now() : Infinity;
+      if (remainingMs <= 0) {
+        finish(new AppError('DEADLINE_EXCEEDED', 'the deadline passed before the call started'));
+        return;
+      }
+      const timer = Number.isFinite(remainingMs)
+        ? setTimeout(() => controller.abort(new AppError('DEADLINE_EXCEEDED', 'deadline exceeded')), remainingMs)
+        : undefined;
+
+      handler(call.request, { deadline, signal: controller.signal, metadata: call.metadata })
+        .then(
+          (response) => finish(null, response),
+          (thrown: unknown) => {
+            const error = toAppError(thrown);
+            if (error.code === 'INTERNAL') logger.error({ err: thrown, path }, 'unexpected error in handler');
+            finish(error);
+          },
+        )
+        .finally(() => clearTimeout(timer));
+    };
+  }
+
+  return {
+    addService(service, handlers) {
+      const implementation: UntypedServiceImplementation = {};
+      for (const [name, method] of Object.entries(service)) {
+        const handler = handlers[name];
+        if (!handler) throw new Error(`no handler for ${method.path}`);
+        implementation[name] = wrap(method.path, handler);
+      }
+      server.addService(service, implementation);
+    },
+
+    listen(address) {
+      return new Promise((resolve, reject) => {
+        server.bindAsync(address, ServerCredentials.createInsecure(), (error, port) => {
+          if (error) reject(new Error(`gRPC server cannot listen on ${address}: ${error.message}`, { cause: error }));
+          else {
+            logger.info({ address, port }, 'gRPC server listening');
+            resolve(port);
+          }
+        });
+      });
+    },
+
+    drain(graceMs) {
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          logger.warn({ graceMs }, 'gRPC calls still running after the grace period; cancelling them');
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+  };
+}
+
+function toDate(deadline: Date | number): Date | undefined {
+  if (deadline instanceof Date) return deadline;
+  return Number.isFinite(deadline) ? new Date(deadline) : undefined;
+}

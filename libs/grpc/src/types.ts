@@ -1,0 +1,16 @@
+/** The parts of a grpc-js method definition (as ts-proto generates it) this lib relies on. */
+export interface UnaryMethodDefinition<Req, Res> {
+  path: string;
+  requestStream: false;
+  responseStream: false;
+  requestSerialize(value: Req): Buffer;
+  requestDeserialize(bytes: Buffer): Req;
+  responseSerialize(value: Res): Buffer;
+  responseDeserialize(bytes: Buffer): Res;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type ServiceDefinition = Record<string, UnaryMethodDefinition<any, any>>;
+
+export type RequestOf<M> = M extends UnaryMethodDefinition<infer Req, unknown> ? Req : never;
+export type ResponseOf<M> = M extends UnaryMethodDefinition<unknown, infer Res> ? Res : never;

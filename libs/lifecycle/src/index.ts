@@ -1,0 +1,6 @@
+export {
+  createLifecycle,
+  type Lifecycle,
+  type LifecycleLogger,
+  type StopResult,
+} from './lifecycle.js';

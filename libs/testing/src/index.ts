@@ -1,0 +1,2 @@
+export { REPO_ROOT, composeImage } from './compose-images.js';
+export { createDatabase, startPostgres } from './postgres.js';
