@@ -1,5 +1,6 @@
 export {
   ConfigError,
+  custom,
   integer,
   loadConfig,
   oneOf,

@@ -40,7 +40,8 @@ interface Common<T> {
   description?: string;
 }
 
-function field<T>(
+/** A field with its own conversion; return { problem } to reject the raw text. */
+export function custom<T>(
   name: string,
   options: Common<T>,
   convert: (raw: string) => T | { problem: string },
@@ -63,7 +64,7 @@ function field<T>(
 }
 
 export function string(name: string, options: Common<string> = {}): Field<string> {
-  return field(name, options, (raw) => raw);
+  return custom(name, options, (raw) => raw);
 }
 
 export function integer(
@@ -71,7 +72,7 @@ export function integer(
   options: Common<number> & { min?: number; max?: number } = {},
 ): Field<number> {
   const { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = options;
-  return field(name, options, (raw) => {
+  return custom(name, options, (raw) => {
     const value = Number(raw);
     if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(value)) {
       return { problem: 'must be a whole number' };
@@ -89,7 +90,7 @@ export function url(
   name: string,
   options: Common<string> & { protocols?: readonly string[] } = {},
 ): Field<string> {
-  return field(name, options, (raw) => {
+  return custom(name, options, (raw) => {
     let parsed: URL;
     try {
       parsed = new URL(raw);
@@ -109,7 +110,7 @@ export function oneOf<const T extends string>(
   values: readonly T[],
   options: Common<T> = {},
 ): Field<T> {
-  return field(name, options, (raw) =>
+  return custom(name, options, (raw) =>
     (values as readonly string[]).includes(raw)
       ? (raw as T)
       : { problem: `must be one of ${values.join(', ')}` },

@@ -1,4 +1,4 @@
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 
@@ -31,7 +31,7 @@ export function createOpsServer(options: {
 }): OpsServer {
   const { registry, checks = [], checkTimeoutMs = 1000 } = options;
   let ready = false;
-  const app = Fastify({ loggerInstance: options.logger.child({ component: 'ops' }), disableRequestLogging: true });
+  const app = Fastify({ loggerInstance: options.logger.child({ component: 'ops' }), logController: new LogController({ disableRequestLogging: true }) });
 
   app.get('/livez', async () => ({ status: 'ok' }));
 

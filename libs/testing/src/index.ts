@@ -1,2 +1,3 @@
 export { REPO_ROOT, composeImage } from './compose-images.js';
-export { createDatabase, startPostgres } from './postgres.js';
+export { POSTGRES_ALIAS, createDatabase, databaseUrlInNetwork, startPostgres } from './postgres.js';
+export { startInventory, type SeedProduct } from './inventory-container.js';

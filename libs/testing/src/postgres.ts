@@ -1,19 +1,26 @@
 import { PostgreSqlContainer, type StartedPostgreSqlContainer } from '@testcontainers/postgresql';
 import pg from 'pg';
+import type { StartedNetwork } from 'testcontainers';
 import { composeImage } from './compose-images.js';
 
-/** Starts the Postgres image of docker-compose.yml; stop it with `await using` or stop(). */
-export async function startPostgres(): Promise<StartedPostgreSqlContainer> {
-  return new PostgreSqlContainer(composeImage('postgres'))
+const USER = 'switchboard';
+const PASSWORD = 'switchboard';
+/** The name other containers on the test network reach Postgres by. */
+export const POSTGRES_ALIAS = 'postgres';
+
+/** Starts the Postgres image of docker-compose.yml, optionally on a network as "postgres". */
+export async function startPostgres(options: { network?: StartedNetwork } = {}): Promise<StartedPostgreSqlContainer> {
+  let container = new PostgreSqlContainer(composeImage('postgres'))
     .withDatabase('switchboard')
-    .withUsername('switchboard')
-    .withPassword('switchboard')
-    .start();
+    .withUsername(USER)
+    .withPassword(PASSWORD);
+  if (options.network) container = container.withNetwork(options.network).withNetworkAliases(POSTGRES_ALIAS);
+  return container.start();
 }
 
 /**
  * A fresh, empty database on the server, so each test file starts from nothing while the
- * files share one container.
+ * files share one container. Returns its URL as seen from the host.
  */
 export async function createDatabase(container: StartedPostgreSqlContainer, name: string): Promise<string> {
   const admin = new pg.Client({ connectionString: container.getConnectionUri() });
@@ -27,4 +34,9 @@ export async function createDatabase(container: StartedPostgreSqlContainer, name
   const url = new URL(container.getConnectionUri());
   url.pathname = `/${name}`;
   return url.toString();
+}
+
+/** The URL of a database as seen from another container on the same network. */
+export function databaseUrlInNetwork(name: string): string {
+  return `postgres://${USER}:${PASSWORD}@${POSTGRES_ALIAS}:5432/${name}`;
 }

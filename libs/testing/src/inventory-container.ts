@@ -1,0 +1,44 @@
+import { GenericContainer, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
+import { REPO_ROOT } from './compose-images.js';
+
+const GRPC_PORT = 50051;
+const OPS_PORT = 9464;
+let imagePromise: Promise<GenericContainer> | undefined;
+
+export interface SeedProduct {
+  sku: string;
+  name: string;
+  onHand: number;
+}
+
+/**
+ * The real inventory service, built from its Dockerfile, for tests of its peers: purchase is
+ * tested against inventory as it ships, never against a fake.
+ */
+export async function startInventory(options: {
+  network: StartedNetwork;
+  databaseUrl: string;
+  products: SeedProduct[];
+}): Promise<StartedTestContainer & { grpcTarget: string }> {
+  imagePromise ??= GenericContainer.fromDockerfile(REPO_ROOT, 'services/inventory/Dockerfile').build(
+    'switchboard/inventory:test',
+    { deleteOnExit: false },
+  );
+  const image = await imagePromise;
+  const container = await image
+    .withNetwork(options.network)
+    .withEnvironment({
+      DATABASE_URL: options.databaseUrl,
+      SEED_FILE: '/tmp/seed.json',
+      LOG_LEVEL: 'warn',
+      SHUTDOWN_DELAY_MS: '0',
+    })
+    .withCopyContentToContainer([{ content: JSON.stringify(options.products), target: '/tmp/seed.json' }])
+    .withExposedPorts(GRPC_PORT, OPS_PORT)
+    .withWaitStrategy(Wait.forHttp('/readyz', OPS_PORT).forStatusCode(200))
+    .withStartupTimeout(60_000)
+    .start();
+  return Object.assign(container, {
+    grpcTarget: `dns:///${container.getHost()}:${container.getMappedPort(GRPC_PORT)}`,
+  });
+}

@@ -1,0 +1,113 @@
+import { fileURLToPath } from 'node:url';
+import { createLifecycle } from '@switchboard/lifecycle';
+import { createOpsServer } from '@switchboard/observability';
+import { runner } from 'node-pg-migrate';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { createGrpcInventoryClient } from './adapters/grpc-inventory-client.js';
+import { createPostgresOrderStore } from './adapters/postgres-order-store.js';
+import type { PurchaseConfig } from './config.js';
+import { createPurchaseService } from './domain/purchase-service.js';
+import { createHttpServer } from './entry-points/http/http-server.js';
+
+const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
+
+export interface PurchaseApp {
+  /** Starts everything in order; returns the bound ports (port 0 in config picks free ones). */
+  start(): Promise<{ httpPort: number; opsPort: number }>;
+  /** Not ready -> delay -> stop ingress -> close egress -> close the database. */
+  stop(): Promise<{ clean: boolean }>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Builds purchase from its dependencies; no environment, no signals, no exit. */
+export function createApp(deps: {
+  config: PurchaseConfig;
+  logger: Logger;
+  registry: Registry;
+}): PurchaseApp {
+  const { config, logger, registry } = deps;
+  const lifecycle = createLifecycle({ logger, timeoutMs: config.shutdownTimeoutMs });
+
+  async function start() {
+    const pool = new pg.Pool({ connectionString: config.databaseUrl, max: config.dbPoolMax });
+    pool.on('error', (error) => logger.warn({ err: error }, 'idle database connection failed'));
+    lifecycle.onStop('database', () => pool.end());
+    await migrate(config.databaseUrl, logger);
+
+    const inventory = createGrpcInventoryClient(config.inventoryTarget, registry);
+    lifecycle.onStop('inventory client', () => inventory.close());
+
+    const purchases = createPurchaseService({
+      store: createPostgresOrderStore(pool),
+      inventory,
+      logger,
+      reservationTtlSeconds: config.reservationTtlSeconds,
+      keyLockMs: config.requestTimeoutMs * 2,
+    });
+
+    const ops = createOpsServer({
+      host: config.opsHost,
+      port: config.opsPort,
+      registry,
+      logger,
+      checks: [{ name: 'database', check: async () => void (await pool.query('SELECT 1')) }],
+    });
+    const opsPort = await ops.start();
+    lifecycle.onStop('ops server', () => ops.stop());
+
+    const http = createHttpServer({
+      logger,
+      registry,
+      purchases,
+      inventory,
+      requestTimeoutMs: config.requestTimeoutMs,
+    });
+    await http.listen({ host: config.httpHost, port: config.httpPort });
+    lifecycle.onStop('http server', () => http.close());
+    const address = http.server.address();
+    const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
+
+    ops.setReady(true);
+    // Registered last, so it runs first: turn not-ready and give the load balancer time to
+    // notice before the listener closes.
+    lifecycle.onStop('readiness', async () => {
+      ops.setReady(false);
+      await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
+    });
+    logger.info({ httpPort, opsPort, inventory: config.inventoryTarget }, 'purchase ready');
+    return { httpPort, opsPort };
+  }
+
+  const app: PurchaseApp = {
+    async start() {
+      try {
+        return await start();
+      } catch (error) {
+        await lifecycle.stop('start-up failed');
+        throw error;
+      }
+    },
+    stop: () => lifecycle.stop('stop requested'),
+    async [Symbol.asyncDispose]() {
+      await app.stop();
+    },
+  };
+  return app;
+}
+
+async function migrate(databaseUrl: string, logger: Logger): Promise<void> {
+  await runner({
+    databaseUrl,
+    dir: MIGRATIONS_DIR,
+    direction: 'up',
+    migrationsTable: 'pgmigrations',
+    logger: {
+      debug: () => {},
+      info: (message) => logger.debug(message),
+      warn: (m) => logger.warn(m),
+      error: (m) => logger.error(m),
+    },
+  });
+}

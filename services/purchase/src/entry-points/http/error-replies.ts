@@ -1,0 +1,76 @@
+import { AppError, httpStatusOf, toAppError, type ErrorCode } from '@switchboard/errors';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: Record<string, unknown> };
+}
+
+/** Sends an AppError with the status of the one error table. */
+export function sendError(reply: FastifyReply, error: AppError): FastifyReply {
+  const body: ErrorBody = { error: { code: error.code, message: error.message } };
+  if (error.details) body.error.details = error.details;
+  // Tell well-behaved clients when to come back instead of letting them hammer us.
+  if (error.code === 'UNAVAILABLE' || error.code === 'IDEMPOTENCY_KEY_IN_USE')
+    reply.header('retry-after', '1');
+  return reply.code(httpStatusOf(error.code)).send(body);
+}
+
+/**
+ * Fastify's own errors (schema validation, malformed JSON, body too large) and everything
+ * thrown by handlers end here and leave in the same { error } shape.
+ */
+export function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  if (error.validation) {
+    const problems = error.validation.map((issue) => ({
+      field: fieldOf(error.validationContext, issue.instancePath, issue.params),
+      message: issue.message ?? 'is invalid',
+    }));
+    return sendError(
+      reply,
+      new AppError('INVALID_ARGUMENT', describe(problems), { details: { problems } }),
+    );
+  }
+  if (
+    error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ||
+    error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ||
+    error instanceof SyntaxError
+  ) {
+    const problems = [{ field: 'body', message: 'is not valid JSON' }];
+    return sendError(
+      reply,
+      new AppError('INVALID_ARGUMENT', 'the body is not valid JSON', { details: { problems } }),
+    );
+  }
+  if (
+    !(error instanceof AppError) &&
+    error.statusCode &&
+    error.statusCode >= 400 &&
+    error.statusCode < 500
+  ) {
+    // Other client errors Fastify detects itself: 413 body too large, 415 wrong media type.
+    return reply
+      .code(error.statusCode)
+      .send({ error: { code: 'INVALID_ARGUMENT', message: error.message } });
+  }
+  const appError = toAppError(error);
+  if (appError.code === 'INTERNAL') request.log.error({ err: error }, 'unexpected error');
+  return sendError(reply, appError);
+}
+
+function fieldOf(
+  context: string | undefined,
+  instancePath: string,
+  params: Record<string, unknown>,
+): string {
+  const missing = typeof params.missingProperty === 'string' ? `/${params.missingProperty}` : '';
+  const extra =
+    typeof params.additionalProperty === 'string' ? `/${params.additionalProperty}` : '';
+  const path = `${instancePath}${missing}${extra}`;
+  // Headers are named as such (idempotency-key), body fields as JSON pointers (/items/0/sku).
+  if (context === 'headers') return path.replace(/^\//, '');
+  return path || '/';
+}
+
+function describe(problems: { field: string; message: string }[]): string {
+  return problems.map((problem) => `${problem.field} ${problem.message}`).join('; ');
+}

@@ -1,0 +1,52 @@
+import { registerHttpMetrics } from '@switchboard/observability';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { InventoryClient } from '../../domain/inventory-client.js';
+import type { PurchaseService } from '../../domain/purchase-service.js';
+import { handleError } from './error-replies.js';
+import { registerPurchaseRoutes } from './purchase-routes.js';
+import { registerStockRoutes } from './stock-routes.js';
+
+/** The public HTTP API. Limits protect it from slow or greedy clients. */
+export function createHttpServer(deps: {
+  logger: Logger;
+  registry: Registry;
+  purchases: PurchaseService;
+  inventory: InventoryClient;
+  requestTimeoutMs: number;
+}): FastifyInstance {
+  const app = Fastify({
+    // Typed as Fastify's logger so the instance type matches plugins' FastifyInstance.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
+    loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
+    // One log line per request is what the metrics are for; logs keep the exceptions.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 64 * 1024,
+    // A client gets this long to send its whole request; a slow one cannot hold a socket.
+    requestTimeout: 10_000,
+    connectionTimeout: 15_000,
+    // Longer than the usual load balancer idle timeout (60 s), so the balancer closes first
+    // and never sends a request down a socket we are closing.
+    keepAliveTimeout: 65_000,
+    // While closing, new requests get 503 and idle keep-alive sockets are closed.
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    ajv: {
+      customOptions: {
+        allErrors: true, // list every problem, not the first
+        removeAdditional: false, // an unknown field is an error, not silently dropped
+      },
+    },
+  });
+  registerHttpMetrics(app, deps.registry);
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .code(404)
+      .send({ error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url}` } }),
+  );
+  registerPurchaseRoutes(app, deps);
+  registerStockRoutes(app, deps);
+  return app;
+}

@@ -1,0 +1,32 @@
+import type { FastifyInstance } from 'fastify';
+import type { InventoryClient } from '../../domain/inventory-client.js';
+import { requestDeadline } from './request-deadline.js';
+import { skuParamsSchema, stockQuerySchema } from './schemas.js';
+
+/** Stock is inventory's: purchase only passes the reads through, with the request's deadline. */
+export function registerStockRoutes(
+  app: FastifyInstance,
+  deps: { inventory: InventoryClient; requestTimeoutMs: number },
+): void {
+  app.get<{ Querystring: { pageSize: number; pageToken: string } }>(
+    '/v1/stock',
+    { schema: { querystring: stockQuerySchema } },
+    async (request, reply) => {
+      const page = await deps.inventory.listStock(
+        request.query,
+        requestDeadline(request, reply, deps.requestTimeoutMs),
+      );
+      return page.nextPageToken ? page : { stock: page.stock };
+    },
+  );
+
+  app.get<{ Params: { sku: string } }>(
+    '/v1/stock/:sku',
+    { schema: { params: skuParamsSchema } },
+    async (request, reply) =>
+      deps.inventory.getStock(
+        request.params.sku,
+        requestDeadline(request, reply, deps.requestTimeoutMs),
+      ),
+  );
+}

@@ -1,0 +1,35 @@
+// The composition root of purchase: the only file that reads the environment, handles
+// signals or exits.
+import { ConfigError } from '@switchboard/config';
+import { createLogger, createMetricsRegistry } from '@switchboard/observability';
+import { createApp } from './app.js';
+import { readConfig } from './config.js';
+
+let config;
+try {
+  config = readConfig(process.env);
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`purchase: ${error.message}\n`);
+  process.exit(1);
+}
+
+const logger = createLogger({ service: 'purchase', level: config.logLevel });
+const registry = createMetricsRegistry({ service: 'purchase' });
+const app = createApp({ config, logger, registry });
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    // A second signal means "now": exit without waiting for the graceful stop.
+    for (const again of ['SIGTERM', 'SIGINT'] as const)
+      process.once(again, () => process.exit(130));
+    void app.stop().then(({ clean }) => process.exit(clean ? 0 : 1));
+  });
+}
+
+try {
+  await app.start();
+} catch (error) {
+  logger.fatal({ err: error }, 'purchase failed to start');
+  process.exit(1);
+}
