@@ -1,3 +1,4 @@
 import { defineConfig } from 'vitest/config';
 
-export default defineConfig({ test: { testTimeout: 60_000 } });
+// Hooks start a Postgres container per test file, which takes longer than a test.
+export default defineConfig({ test: { testTimeout: 60_000, hookTimeout: 120_000 } });

@@ -21,7 +21,10 @@ export class ConfigError extends Error {
 
 type ValuesOf<S> = { [K in keyof S]: S[K] extends Field<infer T> ? T : never };
 
-export function loadConfig<S extends Record<string, Field<unknown>>>(env: Env, spec: S): ValuesOf<S> {
+export function loadConfig<S extends Record<string, Field<unknown>>>(
+  env: Env,
+  spec: S,
+): ValuesOf<S> {
   const values: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const [key, field] of Object.entries(spec)) {
@@ -58,7 +61,7 @@ export function custom<T>(
       if (typeof converted === 'object' && converted !== null && 'problem' in converted) {
         return { ok: false, problem: `${converted.problem} (got "${raw}")` };
       }
-      return { ok: true, value: converted as T };
+      return { ok: true, value: converted };
     },
   };
 }

@@ -27,7 +27,11 @@ export class AppError extends Error {
   readonly code: ErrorCode;
   readonly details: ErrorDetails | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { details?: ErrorDetails; cause?: unknown }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { details?: ErrorDetails; cause?: unknown },
+  ) {
     super(message, { cause: options?.cause });
     this.code = code;
     this.details = options?.details;

@@ -26,7 +26,12 @@ describe('the error table', () => {
   });
 
   it('reads back the code of every status whose code is unambiguous', () => {
-    for (const code of ['INVALID_ARGUMENT', 'NOT_FOUND', 'UNAVAILABLE', 'DEADLINE_EXCEEDED'] as const) {
+    for (const code of [
+      'INVALID_ARGUMENT',
+      'NOT_FOUND',
+      'UNAVAILABLE',
+      'DEADLINE_EXCEEDED',
+    ] as const) {
       expect(codeOfGrpcStatus(grpcStatusOf(code))).toBe(code);
     }
     expect(codeOfGrpcStatus(GrpcStatus.UNKNOWN)).toBe('INTERNAL');

@@ -32,5 +32,7 @@ export function fromGrpcError(error: ServiceError, peer: string): AppError {
   }
   // A status from the transport itself (no connection, deadline) or from a foreign server.
   const fallback = codeOfGrpcStatus(error.code);
-  return new AppError(fallback, `${peer}: ${error.details || fallback.toLowerCase()}`, { cause: error });
+  return new AppError(fallback, `${peer}: ${error.details || fallback.toLowerCase()}`, {
+    cause: error,
+  });
 }

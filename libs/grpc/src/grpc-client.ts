@@ -21,7 +21,10 @@ export interface UnaryCallOptions {
 
 /** A promise-based client with one method per RPC; rejects only with AppError. */
 export type GrpcClient<S extends ServiceDefinition> = {
-  [K in keyof S]: (request: RequestOf<S[K]>, options: UnaryCallOptions) => Promise<ResponseOf<S[K]>>;
+  [K in keyof S]: (
+    request: RequestOf<S[K]>,
+    options: UnaryCallOptions,
+  ) => Promise<ResponseOf<S[K]>>;
 } & { close(): void; readonly target: string };
 
 export const DEFAULT_CLIENT_OPTIONS: ChannelOptions = {

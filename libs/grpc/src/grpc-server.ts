@@ -1,5 +1,5 @@
 import {
-  Metadata,
+  type Metadata,
   Server,
   ServerCredentials,
   status as GrpcStatus,
@@ -62,7 +62,9 @@ export function createGrpcServer(options: {
       const startedAt = performance.now();
       const deadline = toDate(call.getDeadline());
       const controller = new AbortController();
-      call.on('cancelled', () => controller.abort(new AppError('CANCELLED', 'the caller cancelled')));
+      call.on('cancelled', () =>
+        controller.abort(new AppError('CANCELLED', 'the caller cancelled')),
+      );
       const finish = (error: AppError | null, response?: Res) => {
         const status = error ? toGrpcStatus(error) : { code: GrpcStatus.OK };
         metrics.observe(path, GrpcStatus[status.code ?? GrpcStatus.OK], startedAt);
@@ -77,7 +79,10 @@ export function createGrpcServer(options: {
         return;
       }
       const timer = Number.isFinite(remainingMs)
-        ? setTimeout(() => controller.abort(new AppError('DEADLINE_EXCEEDED', 'deadline exceeded')), remainingMs)
+        ? setTimeout(
+            () => controller.abort(new AppError('DEADLINE_EXCEEDED', 'deadline exceeded')),
+            remainingMs,
+          )
         : undefined;
 
       handler(call.request, { deadline, signal: controller.signal, metadata: call.metadata })
@@ -85,7 +90,8 @@ export function createGrpcServer(options: {
           (response) => finish(null, response),
           (thrown: unknown) => {
             const error = toAppError(thrown);
-            if (error.code === 'INTERNAL') logger.error({ err: thrown, path }, 'unexpected error in handler');
+            if (error.code === 'INTERNAL')
+              logger.error({ err: thrown, path }, 'unexpected error in handler');
             finish(error);
           },
         )
@@ -107,7 +113,12 @@ export function createGrpcServer(options: {
     listen(address) {
       return new Promise((resolve, reject) => {
         server.bindAsync(address, ServerCredentials.createInsecure(), (error, port) => {
-          if (error) reject(new Error(`gRPC server cannot listen on ${address}: ${error.message}`, { cause: error }));
+          if (error)
+            reject(
+              new Error(`gRPC server cannot listen on ${address}: ${error.message}`, {
+                cause: error,
+              }),
+            );
           else {
             logger.info({ address, port }, 'gRPC server listening');
             resolve(port);
@@ -119,7 +130,10 @@ export function createGrpcServer(options: {
     drain(graceMs) {
       return new Promise((resolve) => {
         const timer = setTimeout(() => {
-          logger.warn({ graceMs }, 'gRPC calls still running after the grace period; cancelling them');
+          logger.warn(
+            { graceMs },
+            'gRPC calls still running after the grace period; cancelling them',
+          );
           server.forceShutdown();
           resolve();
         }, graceMs);

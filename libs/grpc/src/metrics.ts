@@ -1,6 +1,8 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 
-const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+const DURATION_BUCKETS = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+];
 const LABELS = ['grpc_service', 'grpc_method', 'grpc_code'] as const;
 
 /** The metric names of go-grpc-prometheus, so existing dashboards and alerts apply. */

@@ -3,14 +3,19 @@ export interface UnaryMethodDefinition<Req, Res> {
   path: string;
   requestStream: false;
   responseStream: false;
-  requestSerialize(value: Req): Buffer;
-  requestDeserialize(bytes: Buffer): Req;
-  responseSerialize(value: Res): Buffer;
-  responseDeserialize(bytes: Buffer): Res;
+  requestSerialize: (value: Req) => Buffer;
+  requestDeserialize: (bytes: Buffer) => Req;
+  responseSerialize: (value: Res) => Buffer;
+  responseDeserialize: (bytes: Buffer) => Res;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type ServiceDefinition = Record<string, UnaryMethodDefinition<any, any>>;
 
-export type RequestOf<M> = M extends UnaryMethodDefinition<infer Req, unknown> ? Req : never;
-export type ResponseOf<M> = M extends UnaryMethodDefinition<unknown, infer Res> ? Res : never;
+// Inferred from the return types, which are covariant, so any concrete definition matches.
+export type RequestOf<M> = M extends { requestDeserialize: (bytes: Buffer) => infer Req }
+  ? Req
+  : never;
+export type ResponseOf<M> = M extends { responseDeserialize: (bytes: Buffer) => infer Res }
+  ? Res
+  : never;

@@ -41,29 +41,48 @@ const inSeconds = (s: number) => new Date(Date.now() + s * 1000);
 
 describe('gRPC server and client', () => {
   it('answers a unary call and counts it on both sides', async () => {
-    const { client, registry } = await serve({ getStock: (request) => Promise.resolve(stock(request.sku)) });
+    const { client, registry } = await serve({
+      getStock: (request) => Promise.resolve(stock(request.sku)),
+    });
     const response = await client.getStock({ sku: 'sku-1' }, { deadline: inSeconds(2) });
     expect(response.stock?.available).toBe(4);
     const text = await registry.metrics();
-    expect(text).toMatch(/grpc_server_handled_total\{[^}]*grpc_method="GetStock",grpc_code="OK"[^}]*\} 1/);
-    expect(text).toMatch(/grpc_client_handled_total\{[^}]*grpc_method="GetStock",grpc_code="OK"[^}]*\} 1/);
+    expect(text).toMatch(
+      /grpc_server_handled_total\{[^}]*grpc_method="GetStock",grpc_code="OK"[^}]*\} 1/,
+    );
+    expect(text).toMatch(
+      /grpc_client_handled_total\{[^}]*grpc_method="GetStock",grpc_code="OK"[^}]*\} 1/,
+    );
   });
 
   it('carries the exact AppError code and its details across the wire', async () => {
     const { client } = await serve({
       reserve: () =>
-        Promise.reject(new AppError('INSUFFICIENT_STOCK', 'not enough stock', { details: { skus: ['a', 'b'] } })),
+        Promise.reject(
+          new AppError('INSUFFICIENT_STOCK', 'not enough stock', { details: { skus: ['a', 'b'] } }),
+        ),
     });
     const error = await client
-      .reserve({ orderId: 'o-1', items: [{ sku: 'a', quantity: 1 }], ttlSeconds: 60 }, { deadline: inSeconds(2) })
+      .reserve(
+        { orderId: 'o-1', items: [{ sku: 'a', quantity: 1 }], ttlSeconds: 60 },
+        { deadline: inSeconds(2) },
+      )
       .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(AppError);
-    expect(error).toMatchObject({ code: 'INSUFFICIENT_STOCK', message: 'not enough stock', details: { skus: ['a', 'b'] } });
+    expect(error).toMatchObject({
+      code: 'INSUFFICIENT_STOCK',
+      message: 'not enough stock',
+      details: { skus: ['a', 'b'] },
+    });
   });
 
   it('turns an unexpected throw into INTERNAL without leaking its message', async () => {
-    const { client } = await serve({ getStock: () => Promise.reject(new Error('secret connection string')) });
-    const error = await client.getStock({ sku: 'x' }, { deadline: inSeconds(2) }).catch((caught: unknown) => caught);
+    const { client } = await serve({
+      getStock: () => Promise.reject(new Error('secret connection string')),
+    });
+    const error = await client
+      .getStock({ sku: 'x' }, { deadline: inSeconds(2) })
+      .catch((caught: unknown) => caught);
     expect(error).toMatchObject({ code: 'INTERNAL', message: 'internal error' });
   });
 
@@ -84,9 +103,14 @@ describe('gRPC server and client', () => {
 
   it('answers UNAVAILABLE at once when nothing listens on the target', async () => {
     const registry = createMetricsRegistry({ service: 'grpc-test' });
-    const client = createGrpcClient(InventoryServiceService, 'dns:///127.0.0.1:1', { registry, peerName: 'inventory' });
+    const client = createGrpcClient(InventoryServiceService, 'dns:///127.0.0.1:1', {
+      registry,
+      peerName: 'inventory',
+    });
     cleanups.push(() => client.close());
-    const error = await client.getStock({ sku: 'x' }, { deadline: inSeconds(5) }).catch((caught: unknown) => caught);
+    const error = await client
+      .getStock({ sku: 'x' }, { deadline: inSeconds(5) })
+      .catch((caught: unknown) => caught);
     expect(error).toMatchObject({ code: 'UNAVAILABLE' });
     expect((error as AppError).message).toMatch(/^inventory: /);
   });
@@ -94,7 +118,10 @@ describe('gRPC server and client', () => {
   it('cancels the call when the caller aborts', async () => {
     const { client } = await serve({ getStock: () => new Promise(() => {}) });
     const controller = new AbortController();
-    const pending = client.getStock({ sku: 'x' }, { deadline: inSeconds(5), signal: controller.signal });
+    const pending = client.getStock(
+      { sku: 'x' },
+      { deadline: inSeconds(5), signal: controller.signal },
+    );
     setTimeout(() => controller.abort(), 50);
     await expect(pending).rejects.toMatchObject({ code: 'CANCELLED' });
   });

@@ -22,7 +22,10 @@ export interface Lifecycle {
   readonly stopping: boolean;
 }
 
-export function createLifecycle(options: { logger: LifecycleLogger; timeoutMs: number }): Lifecycle {
+export function createLifecycle(options: {
+  logger: LifecycleLogger;
+  timeoutMs: number;
+}): Lifecycle {
   const { logger, timeoutMs } = options;
   const stops: { name: string; stop: () => Promise<void> | void }[] = [];
   let result: Promise<StopResult> | undefined;

@@ -12,7 +12,9 @@ export function createMetricsRegistry(options: { service: string }): Registry {
 }
 
 /** Buckets for request durations in seconds, from 1 ms to 10 s. */
-export const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+export const DURATION_BUCKETS = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
 
 export function createHttpServerMetrics(registry: Registry) {
   return {

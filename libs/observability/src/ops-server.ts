@@ -5,7 +5,7 @@ import type { Registry } from 'prom-client';
 /** A readiness check names what it checks and throws when that is not usable. */
 export interface ReadinessCheck {
   name: string;
-  check(): Promise<void>;
+  check: () => Promise<void>;
 }
 
 export interface OpsServer {
@@ -31,9 +31,12 @@ export function createOpsServer(options: {
 }): OpsServer {
   const { registry, checks = [], checkTimeoutMs = 1000 } = options;
   let ready = false;
-  const app = Fastify({ loggerInstance: options.logger.child({ component: 'ops' }), logController: new LogController({ disableRequestLogging: true }) });
+  const app = Fastify({
+    loggerInstance: options.logger.child({ component: 'ops' }),
+    logController: new LogController({ disableRequestLogging: true }),
+  });
 
-  app.get('/livez', async () => ({ status: 'ok' }));
+  app.get('/livez', (_request, reply) => reply.send({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {
     const results = await Promise.all(
@@ -47,7 +50,9 @@ export function createOpsServer(options: {
       }),
     );
     const ok = ready && results.every((result) => result.ok);
-    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', accepting: ready, checks: results });
+    return reply
+      .code(ok ? 200 : 503)
+      .send({ status: ok ? 'ready' : 'not ready', accepting: ready, checks: results });
   });
 
   app.get('/metrics', async (_request, reply) => {

@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger, createMetricsRegistry, createOpsServer, type OpsServer } from '../src/index.js';
+import {
+  createLogger,
+  createMetricsRegistry,
+  createOpsServer,
+  type OpsServer,
+} from '../src/index.js';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 let server: OpsServer | undefined;
@@ -11,7 +16,14 @@ afterEach(async () => {
 
 async function start(checks: { name: string; check(): Promise<void> }[] = []) {
   const registry = createMetricsRegistry({ service: 'ops-test' });
-  server = createOpsServer({ host: '127.0.0.1', port: 0, registry, logger, checks, checkTimeoutMs: 200 });
+  server = createOpsServer({
+    host: '127.0.0.1',
+    port: 0,
+    registry,
+    logger,
+    checks,
+    checkTimeoutMs: 200,
+  });
   const port = await server.start();
   return { url: `http://127.0.0.1:${port}`, server };
 }
@@ -41,7 +53,9 @@ describe('ops server', () => {
     server.setReady(true);
     const response = await fetch(`${url}/readyz`);
     expect(response.status).toBe(503);
-    const body = (await response.json()) as { checks: { name: string; ok: boolean; error?: string }[] };
+    const body = (await response.json()) as {
+      checks: { name: string; ok: boolean; error?: string }[];
+    };
     expect(body.checks).toEqual([
       { name: 'database', ok: false, error: 'connection refused' },
       { name: 'slow-peer', ok: false, error: 'no answer within 200 ms' },

@@ -1,4 +1,9 @@
-import { GenericContainer, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
+import {
+  GenericContainer,
+  Wait,
+  type StartedNetwork,
+  type StartedTestContainer,
+} from 'testcontainers';
 import { REPO_ROOT } from './compose-images.js';
 
 const GRPC_PORT = 50051;
@@ -20,10 +25,10 @@ export async function startInventory(options: {
   databaseUrl: string;
   products: SeedProduct[];
 }): Promise<StartedTestContainer & { grpcTarget: string }> {
-  imagePromise ??= GenericContainer.fromDockerfile(REPO_ROOT, 'services/inventory/Dockerfile').build(
-    'switchboard/inventory:test',
-    { deleteOnExit: false },
-  );
+  imagePromise ??= GenericContainer.fromDockerfile(
+    REPO_ROOT,
+    'services/inventory/Dockerfile',
+  ).build('switchboard/inventory:test', { deleteOnExit: false });
   const image = await imagePromise;
   const container = await image
     .withNetwork(options.network)
@@ -33,7 +38,9 @@ export async function startInventory(options: {
       LOG_LEVEL: 'warn',
       SHUTDOWN_DELAY_MS: '0',
     })
-    .withCopyContentToContainer([{ content: JSON.stringify(options.products), target: '/tmp/seed.json' }])
+    .withCopyContentToContainer([
+      { content: JSON.stringify(options.products), target: '/tmp/seed.json' },
+    ])
     .withExposedPorts(GRPC_PORT, OPS_PORT)
     .withWaitStrategy(Wait.forHttp('/readyz', OPS_PORT).forStatusCode(200))
     .withStartupTimeout(60_000)

@@ -9,12 +9,15 @@ const PASSWORD = 'switchboard';
 export const POSTGRES_ALIAS = 'postgres';
 
 /** Starts the Postgres image of docker-compose.yml, optionally on a network as "postgres". */
-export async function startPostgres(options: { network?: StartedNetwork } = {}): Promise<StartedPostgreSqlContainer> {
+export async function startPostgres(
+  options: { network?: StartedNetwork } = {},
+): Promise<StartedPostgreSqlContainer> {
   let container = new PostgreSqlContainer(composeImage('postgres'))
     .withDatabase('switchboard')
     .withUsername(USER)
     .withPassword(PASSWORD);
-  if (options.network) container = container.withNetwork(options.network).withNetworkAliases(POSTGRES_ALIAS);
+  if (options.network)
+    container = container.withNetwork(options.network).withNetworkAliases(POSTGRES_ALIAS);
   return container.start();
 }
 
@@ -22,7 +25,10 @@ export async function startPostgres(options: { network?: StartedNetwork } = {}):
  * A fresh, empty database on the server, so each test file starts from nothing while the
  * files share one container. Returns its URL as seen from the host.
  */
-export async function createDatabase(container: StartedPostgreSqlContainer, name: string): Promise<string> {
+export async function createDatabase(
+  container: StartedPostgreSqlContainer,
+  name: string,
+): Promise<string> {
   const admin = new pg.Client({ connectionString: container.getConnectionUri() });
   await admin.connect();
   try {

@@ -1,17 +1,13 @@
-import { fileURLToPath } from 'node:url';
 import { createLifecycle } from '@switchboard/lifecycle';
 import { createOpsServer } from '@switchboard/observability';
-import { runner } from 'node-pg-migrate';
-import pg from 'pg';
-import type { Logger } from 'pino';
+import type { Logger } from '@switchboard/observability';
 import type { Registry } from 'prom-client';
+import { createDatabasePool, migrateDatabase } from './adapters/database.js';
 import { createGrpcInventoryClient } from './adapters/grpc-inventory-client.js';
 import { createPostgresOrderStore } from './adapters/postgres-order-store.js';
 import type { PurchaseConfig } from './config.js';
 import { createPurchaseService } from './domain/purchase-service.js';
 import { createHttpServer } from './entry-points/http/http-server.js';
-
-const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
 
 export interface PurchaseApp {
   /** Starts everything in order; returns the bound ports (port 0 in config picks free ones). */
@@ -31,10 +27,9 @@ export function createApp(deps: {
   const lifecycle = createLifecycle({ logger, timeoutMs: config.shutdownTimeoutMs });
 
   async function start() {
-    const pool = new pg.Pool({ connectionString: config.databaseUrl, max: config.dbPoolMax });
-    pool.on('error', (error) => logger.warn({ err: error }, 'idle database connection failed'));
+    const pool = createDatabasePool({ url: config.databaseUrl, max: config.dbPoolMax, logger });
     lifecycle.onStop('database', () => pool.end());
-    await migrate(config.databaseUrl, logger);
+    await migrateDatabase(pool, logger);
 
     const inventory = createGrpcInventoryClient(config.inventoryTarget, registry);
     lifecycle.onStop('inventory client', () => inventory.close());
@@ -95,19 +90,4 @@ export function createApp(deps: {
     },
   };
   return app;
-}
-
-async function migrate(databaseUrl: string, logger: Logger): Promise<void> {
-  await runner({
-    databaseUrl,
-    dir: MIGRATIONS_DIR,
-    direction: 'up',
-    migrationsTable: 'pgmigrations',
-    logger: {
-      debug: () => {},
-      info: (message) => logger.debug(message),
-      warn: (m) => logger.warn(m),
-      error: (m) => logger.error(m),
-    },
-  });
 }

@@ -1,6 +1,6 @@
 import { registerHttpMetrics } from '@switchboard/observability';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
+import type { Logger } from '@switchboard/observability';
 import type { Registry } from 'prom-client';
 import type { InventoryClient } from '../../domain/inventory-client.js';
 import type { PurchaseService } from '../../domain/purchase-service.js';

@@ -1,0 +1,1 @@
+export { createDatabasePool, migrateDatabase } from './database.js';

@@ -1,0 +1,66 @@
+import {
+  ConfigError,
+  integer,
+  loadConfig,
+  oneOf,
+  port,
+  string,
+  url,
+  type Env,
+} from '@switchboard/config';
+import { LOG_LEVELS } from '@switchboard/observability';
+
+/** Every environment variable the service reads; main.ts is the only caller with process.env. */
+const spec = {
+  databaseUrl: url('DATABASE_URL', {
+    protocols: ['postgres', 'postgresql'],
+    description: 'Postgres connection URL of the inventory database.',
+  }),
+  grpcHost: string('GRPC_HOST', {
+    default: '0.0.0.0',
+    description: 'Address the gRPC server binds.',
+  }),
+  grpcPort: port('GRPC_PORT', { default: 50051, description: 'gRPC port; 0 picks a free one.' }),
+  opsHost: string('OPS_HOST', {
+    default: '0.0.0.0',
+    description: 'Address of /livez, /readyz, /metrics.',
+  }),
+  opsPort: port('OPS_PORT', { default: 9464, description: 'Ops port; 0 picks a free one.' }),
+  logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, { default: 'info' }),
+  seedFile: string('SEED_FILE', {
+    default: '',
+    description: 'JSON file of products seeded at start; empty seeds nothing.',
+  }),
+  shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', {
+    default: 10_000,
+    min: 1,
+    description: 'Deadline for the whole graceful stop.',
+  }),
+  shutdownDelayMs: integer('SHUTDOWN_DELAY_MS', {
+    default: 1_000,
+    min: 0,
+    description:
+      'Pause between /readyz turning 503 and the gRPC drain, so balancers move away first.',
+  }),
+  dbPoolMax: integer('DB_POOL_MAX', {
+    default: 10,
+    min: 1,
+    max: 1000,
+    description: 'Postgres pool size.',
+  }),
+};
+
+export type InventoryConfig = ReturnType<typeof readConfig>;
+
+/** Reads and validates the configuration; throws one ConfigError naming every bad variable. */
+export function readConfig(env: Env) {
+  const config = loadConfig(env, spec);
+  // The pause is spent inside the stop deadline; a pause as long as the deadline leaves no
+  // time to drain the calls in flight.
+  if (config.shutdownDelayMs >= config.shutdownTimeoutMs) {
+    throw new ConfigError([
+      `SHUTDOWN_DELAY_MS (${config.shutdownDelayMs}) must be less than SHUTDOWN_TIMEOUT_MS (${config.shutdownTimeoutMs})`,
+    ]);
+  }
+  return config;
+}

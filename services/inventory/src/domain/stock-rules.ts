@@ -1,0 +1,69 @@
+import {
+  insufficientStock,
+  reservationAlreadyCommitted,
+  reservationConflict,
+  unknownSkus,
+} from './inventory-errors.js';
+import type { Item, Reservation } from './types.js';
+
+export interface StockLevel {
+  onHand: number;
+  reserved: number;
+}
+
+/**
+ * All or nothing: checks every item against the stock locked for it and throws for the whole
+ * order, naming every unknown SKU (NOT_FOUND) or else every short one (INSUFFICIENT_STOCK).
+ */
+export function checkAvailability(items: Item[], stock: ReadonlyMap<string, StockLevel>): void {
+  const unknown = items.filter(({ sku }) => !stock.has(sku)).map(({ sku }) => sku);
+  if (unknown.length > 0) throw unknownSkus(unknown.sort());
+  const short = items
+    .filter(({ sku, quantity }) => {
+      const level = stock.get(sku);
+      return level !== undefined && level.onHand - level.reserved < quantity;
+    })
+    .map(({ sku }) => sku);
+  if (short.length > 0) throw insufficientStock(short.sort());
+}
+
+/** Orders by SKU, by UTF-16 code unit: the same in every locale. */
+export function bySku(a: { sku: string }, b: { sku: string }): number {
+  return a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0;
+}
+
+export function sortItems(items: Item[]): Item[] {
+  return items.toSorted(bySku);
+}
+
+export function sameItems(a: Item[], b: Item[]): boolean {
+  if (a.length !== b.length) return false;
+  const sortedB = sortItems(b);
+  return sortItems(a).every(
+    (item, index) => item.sku === sortedB[index]?.sku && item.quantity === sortedB[index]?.quantity,
+  );
+}
+
+/**
+ * What a repeated Reserve for an order that already has a reservation gets: the stored
+ * reservation if it asked for the same items (Reserve is idempotent), else ALREADY_EXISTS.
+ */
+export function answerRepeatedReserve(stored: Reservation, requested: Item[]): Reservation {
+  if (!sameItems(stored.items, requested)) throw reservationConflict(stored.orderId);
+  return stored;
+}
+
+/**
+ * Release moves RESERVED to RELEASED and gives the stock back; a RELEASED reservation is
+ * answered unchanged (releasing twice is not an error); a COMMITTED one cannot be released.
+ */
+export function releaseAction(reservation: Reservation): 'give-back' | 'unchanged' {
+  switch (reservation.state) {
+    case 'RESERVED':
+      return 'give-back';
+    case 'RELEASED':
+      return 'unchanged';
+    case 'COMMITTED':
+      throw reservationAlreadyCommitted(reservation.orderId);
+  }
+}

@@ -1,0 +1,50 @@
+/** The inventory's own vocabulary; the entry points translate their messages to and from it. */
+
+export interface Item {
+  sku: string;
+  quantity: number;
+}
+
+export const RESERVATION_STATES = ['RESERVED', 'COMMITTED', 'RELEASED'] as const;
+export type ReservationState = (typeof RESERVATION_STATES)[number];
+
+export interface Reservation {
+  orderId: string;
+  /** Sorted by SKU, so the same reservation always reads the same. */
+  items: Item[];
+  state: ReservationState;
+  expiresAt: Date;
+}
+
+/** on_hand is on the shelf; reserved of it is held for orders; available = onHand - reserved. */
+export interface Stock {
+  sku: string;
+  name: string;
+  onHand: number;
+  reserved: number;
+  available: number;
+}
+
+export interface Product {
+  sku: string;
+  name: string;
+  /** Stock a new product starts with; seeding never changes the stock of a known product. */
+  onHand: number;
+}
+
+export interface ReserveCommand {
+  orderId: string;
+  items: Item[];
+  ttlSeconds: number;
+}
+
+export interface StockPage {
+  stock: Stock[];
+  /** Empty on the last page. */
+  nextPageToken: string;
+}
+
+/** Lets a caller who has gone away stop work that has not started yet. */
+export interface WorkOptions {
+  signal?: AbortSignal;
+}

@@ -1,0 +1,74 @@
+import {
+  ReservationState as ProtoReservationState,
+  type InventoryServiceService,
+  type Reservation as ProtoReservation,
+  type Stock as ProtoStock,
+} from '@switchboard/contracts';
+import type { UnaryHandlers } from '@switchboard/grpc';
+import type { Inventory } from '../../domain/inventory.js';
+import type { Reservation, ReservationState, Stock } from '../../domain/types.js';
+
+const PROTO_STATES: Record<ReservationState, ProtoReservationState> = {
+  RESERVED: ProtoReservationState.RESERVATION_STATE_RESERVED,
+  COMMITTED: ProtoReservationState.RESERVATION_STATE_COMMITTED,
+  RELEASED: ProtoReservationState.RESERVATION_STATE_RELEASED,
+};
+
+/**
+ * The Inventory API over gRPC: protobuf messages in, domain calls, protobuf messages out.
+ * Errors are AppErrors; the gRPC lib maps them to status codes through the one table. The
+ * call's signal goes along so work for a caller who has gone away is not started.
+ */
+export function createInventoryHandlers(
+  inventory: Inventory,
+): UnaryHandlers<typeof InventoryServiceService> {
+  return {
+    async reserve(request, { signal }) {
+      const reservation = await inventory.reserve(
+        {
+          orderId: request.orderId,
+          items: request.items.map(({ sku, quantity }) => ({ sku, quantity })),
+          ttlSeconds: request.ttlSeconds,
+        },
+        { signal },
+      );
+      return { reservation: toProtoReservation(reservation) };
+    },
+
+    async release(request, { signal }) {
+      const reservation = await inventory.release(request.orderId, { signal });
+      return { reservation: toProtoReservation(reservation) };
+    },
+
+    async getStock(request, { signal }) {
+      return { stock: toProtoStock(await inventory.getStock(request.sku, { signal })) };
+    },
+
+    async listStock(request, { signal }) {
+      const page = await inventory.listStock(
+        { pageSize: request.pageSize, pageToken: request.pageToken },
+        { signal },
+      );
+      return { stock: page.stock.map(toProtoStock), nextPageToken: page.nextPageToken };
+    },
+  };
+}
+
+function toProtoReservation(reservation: Reservation): ProtoReservation {
+  return {
+    orderId: reservation.orderId,
+    items: reservation.items.map(({ sku, quantity }) => ({ sku, quantity })),
+    state: PROTO_STATES[reservation.state],
+    expiresAt: reservation.expiresAt,
+  };
+}
+
+function toProtoStock(stock: Stock): ProtoStock {
+  return {
+    sku: stock.sku,
+    name: stock.name,
+    onHand: stock.onHand,
+    reserved: stock.reserved,
+    available: stock.available,
+  };
+}

@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import type { Env } from '@switchboard/config';
+import { InventoryServiceService } from '@switchboard/contracts';
+import { createGrpcClient, type GrpcClient } from '@switchboard/grpc';
+import { createLogger, createMetricsRegistry } from '@switchboard/observability';
+import { createDatabase, type startPostgres } from '@switchboard/testing';
+import pg from 'pg';
+import type { Registry } from 'prom-client';
+import { createApp, type App } from '../../src/app.js';
+import { readConfig } from '../../src/config.js';
+
+export type PostgresContainer = Awaited<ReturnType<typeof startPostgres>>;
+export type InventoryClient = GrpcClient<typeof InventoryServiceService>;
+
+export interface InventoryUnderTest extends AsyncDisposable {
+  app: App;
+  client: InventoryClient;
+  registry: Registry;
+  grpcPort: number;
+  opsUrl: string;
+}
+
+/**
+ * Builds the app as main.ts does, from environment variables, on free ports of 127.0.0.1,
+ * and a gRPC client for it. `await using` stops both.
+ */
+export async function startInventoryApp(
+  databaseUrl: string,
+  env: Env = {},
+): Promise<InventoryUnderTest> {
+  const config = readConfig({
+    DATABASE_URL: databaseUrl,
+    GRPC_HOST: '127.0.0.1',
+    GRPC_PORT: '0',
+    OPS_HOST: '127.0.0.1',
+    OPS_PORT: '0',
+    SHUTDOWN_DELAY_MS: '0',
+    SHUTDOWN_TIMEOUT_MS: '5000',
+    ...env,
+  });
+  const registry = createMetricsRegistry({ service: 'inventory' });
+  const logger = createLogger({
+    service: 'inventory',
+    level: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent',
+  });
+  const app = createApp({ config, logger, registry });
+  const { grpcPort, opsPort } = await app.start();
+  const client = createGrpcClient(InventoryServiceService, `dns:///127.0.0.1:${grpcPort}`, {
+    registry: createMetricsRegistry({ service: 'inventory-test-client' }),
+    peerName: 'inventory',
+  });
+  return {
+    app,
+    client,
+    registry,
+    grpcPort,
+    opsUrl: `http://127.0.0.1:${opsPort}`,
+    async [Symbol.asyncDispose]() {
+      client.close();
+      await app.stop();
+    },
+  };
+}
+
+/** A fresh database on the file's Postgres container, with a pool for arranging and asserting. */
+export async function freshDatabase(container: PostgresContainer, name: string) {
+  const url = await createDatabase(container, name);
+  const pool = new pg.Pool({ connectionString: url, max: 4 });
+  return { url, pool };
+}
+
+/** Adds products with their stock straight into the tables (run after the migrations). */
+export async function givenStock(
+  pool: pg.Pool,
+  onHandBySku: Record<string, number>,
+): Promise<void> {
+  for (const [sku, onHand] of Object.entries(onHandBySku)) {
+    await pool.query('INSERT INTO products (sku, name) VALUES ($1, $2)', [sku, `Product ${sku}`]);
+    await pool.query('INSERT INTO stock (sku, on_hand) VALUES ($1, $2)', [sku, onHand]);
+  }
+}
+
+export async function stockRow(
+  pool: pg.Pool,
+  sku: string,
+): Promise<{ onHand: number; reserved: number }> {
+  const result = await pool.query<{ on_hand: number; reserved: number }>(
+    'SELECT on_hand, reserved FROM stock WHERE sku = $1',
+    [sku],
+  );
+  const row = result.rows[0];
+  if (!row) throw new Error(`no stock row for ${sku}`);
+  return { onHand: row.on_hand, reserved: row.reserved };
+}
+
+/** A SKU or order id no other test uses, so tests share a database without meeting. */
+export function unique(prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+export function inSeconds(seconds: number): { deadline: Date } {
+  return { deadline: new Date(Date.now() + seconds * 1000) };
+}
+
+/** The rejection of a call, for asserting on its code and details. */
+export async function failureOf(call: Promise<unknown>): Promise<unknown> {
+  return call.then(
+    (response) => {
+      throw new Error(`expected the call to fail, it answered ${JSON.stringify(response)}`);
+    },
+    (error: unknown) => error,
+  );
+}

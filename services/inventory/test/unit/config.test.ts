@@ -1,0 +1,53 @@
+import { ConfigError } from '@switchboard/config';
+import { describe, expect, it } from 'vitest';
+import { readConfig } from '../../src/config.js';
+
+describe('readConfig', () => {
+  it('needs only DATABASE_URL and defaults the rest', () => {
+    expect(readConfig({ DATABASE_URL: 'postgres://u:p@db:5432/inventory' })).toEqual({
+      databaseUrl: 'postgres://u:p@db:5432/inventory',
+      grpcHost: '0.0.0.0',
+      grpcPort: 50051,
+      opsHost: '0.0.0.0',
+      opsPort: 9464,
+      logLevel: 'info',
+      seedFile: '',
+      shutdownTimeoutMs: 10_000,
+      shutdownDelayMs: 1_000,
+      dbPoolMax: 10,
+    });
+  });
+
+  it('reports every bad variable at once', () => {
+    const error = (() => {
+      try {
+        readConfig({
+          DATABASE_URL: 'mysql://db/x',
+          GRPC_PORT: '70000',
+          LOG_LEVEL: 'loud',
+          DB_POOL_MAX: '0',
+        });
+      } catch (caught) {
+        return caught;
+      }
+    })();
+
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([
+      expect.stringContaining('DATABASE_URL'),
+      expect.stringContaining('GRPC_PORT'),
+      expect.stringContaining('LOG_LEVEL'),
+      expect.stringContaining('DB_POOL_MAX'),
+    ]);
+  });
+
+  it('refuses a readiness pause that leaves no time to drain', () => {
+    expect(() =>
+      readConfig({
+        DATABASE_URL: 'postgresql://db/x',
+        SHUTDOWN_TIMEOUT_MS: '1000',
+        SHUTDOWN_DELAY_MS: '1000',
+      }),
+    ).toThrow(ConfigError);
+  });
+});

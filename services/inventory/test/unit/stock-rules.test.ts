@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { checkAvailability, releaseAction, sameItems } from '../../src/domain/stock-rules.js';
+import type { Reservation } from '../../src/domain/types.js';
+
+const stock = new Map([
+  ['a', { onHand: 10, reserved: 8 }],
+  ['b', { onHand: 5, reserved: 0 }],
+  ['c', { onHand: 1, reserved: 1 }],
+]);
+
+describe('checkAvailability', () => {
+  it('passes when every item fits in what is available', () => {
+    expect(() =>
+      checkAvailability(
+        [
+          { sku: 'a', quantity: 2 },
+          { sku: 'b', quantity: 5 },
+        ],
+        stock,
+      ),
+    ).not.toThrow();
+  });
+
+  it('names every short SKU, not just the first', () => {
+    expect(() =>
+      checkAvailability(
+        [
+          { sku: 'c', quantity: 1 },
+          { sku: 'b', quantity: 1 },
+          { sku: 'a', quantity: 3 },
+        ],
+        stock,
+      ),
+    ).toThrow(
+      expect.objectContaining({ code: 'INSUFFICIENT_STOCK', details: { skus: ['a', 'c'] } }),
+    );
+  });
+
+  it('reports unknown SKUs before short ones, every one of them', () => {
+    expect(() =>
+      checkAvailability(
+        [
+          { sku: 'c', quantity: 1 },
+          { sku: 'zz', quantity: 1 },
+          { sku: 'yy', quantity: 1 },
+        ],
+        stock,
+      ),
+    ).toThrow(expect.objectContaining({ code: 'NOT_FOUND', details: { skus: ['yy', 'zz'] } }));
+  });
+});
+
+describe('sameItems', () => {
+  it('ignores the order of the items but not their quantities', () => {
+    const items = [
+      { sku: 'a', quantity: 1 },
+      { sku: 'b', quantity: 2 },
+    ];
+
+    expect(sameItems(items, items.toReversed())).toBe(true);
+    expect(
+      sameItems(items, [
+        { sku: 'a', quantity: 1 },
+        { sku: 'b', quantity: 3 },
+      ]),
+    ).toBe(false);
+    expect(sameItems(items, [{ sku: 'a', quantity: 1 }])).toBe(false);
+  });
+});
+
+describe('releaseAction', () => {
+  const reservation = (state: Reservation['state']): Reservation => ({
+    orderId: 'o-1',
+    items: [],
+    state,
+    expiresAt: new Date(),
+  });
+
+  it('gives back a held reservation, leaves a released one, refuses a committed one', () => {
+    expect(releaseAction(reservation('RESERVED'))).toBe('give-back');
+    expect(releaseAction(reservation('RELEASED'))).toBe('unchanged');
+    expect(() => releaseAction(reservation('COMMITTED'))).toThrow(
+      expect.objectContaining({
+        code: 'ALREADY_EXISTS',
+        details: { orderId: 'o-1', state: 'COMMITTED' },
+      }),
+    );
+  });
+});
