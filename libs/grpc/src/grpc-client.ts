@@ -1,5 +1,6 @@
 import {
   Client,
+  connectivityState,
   credentials,
   Metadata,
   status as GrpcStatus,
@@ -32,20 +33,31 @@ export const DEFAULT_CLIENT_OPTIONS: ChannelOptions = {
   'grpc.keepalive_time_ms': 30_000,
   'grpc.keepalive_timeout_ms': 10_000,
   'grpc.keepalive_permit_without_calls': 1,
-  // Fail fast while reconnecting rather than queue calls on a dead channel.
+  // Retry a lost connection soon, and keep retrying at least every 5 s.
   'grpc.initial_reconnect_backoff_ms': 250,
   'grpc.max_reconnect_backoff_ms': 5_000,
 };
 
 /**
  * One channel for one target (dns:///inventory:50051), shared by every call the process makes.
- * Calls fail fast (no waitForReady) so an unreachable peer becomes UNAVAILABLE at once.
+ *
+ * A call never waits long for a connection: while the channel is failing it is refused at
+ * once, and while it is (re)connecting it waits at most `connectTimeoutMs`. Without this a
+ * peer that vanished (a stopped container's address answers nothing) holds every call until
+ * its deadline, and the caller sees a slow 504 instead of a quick 503.
  */
 export function createGrpcClient<S extends ServiceDefinition>(
   service: S,
   target: string,
-  options: { registry: Registry; peerName: string; channelOptions?: ChannelOptions },
+  options: {
+    registry: Registry;
+    peerName: string;
+    channelOptions?: ChannelOptions;
+    /** How long a call may wait for a connection; default 1000 ms. */
+    connectTimeoutMs?: number;
+  },
 ): GrpcClient<S> {
+  const { peerName, connectTimeoutMs = 1_000 } = options;
   const client = new Client(target, credentials.createInsecure(), {
     ...DEFAULT_CLIENT_OPTIONS,
     ...options.channelOptions,
@@ -53,14 +65,51 @@ export function createGrpcClient<S extends ServiceDefinition>(
   const metrics = grpcMetrics(options.registry, 'client');
   const methods: Record<string, unknown> = {};
 
-  for (const [name, method] of Object.entries(service)) {
-    methods[name] = (request: unknown, callOptions: UnaryCallOptions) =>
-      new Promise((resolve, reject) => {
-        const startedAt = performance.now();
-        if (callOptions.signal?.aborted) {
-          reject(new AppError('CANCELLED', 'the call was cancelled before it started'));
-          return;
+  /** Resolves once the channel is READY; refuses while it is failing or after the budget. */
+  function connected(deadline: Date): Promise<void> {
+    const channel = client.getChannel();
+    const connectBy = Date.now() + connectTimeoutMs;
+    const waitUntil = Math.min(connectBy, deadline.getTime());
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const state = channel.getConnectivityState(true);
+        if (state === connectivityState.READY) return resolve();
+        if (state === connectivityState.TRANSIENT_FAILURE || state === connectivityState.SHUTDOWN) {
+          return reject(new AppError('UNAVAILABLE', `${peerName}: not connected`));
         }
+        channel.watchConnectivityState(state, waitUntil, (error) => {
+          if (!error) return check();
+          if (waitUntil < connectBy) {
+            reject(
+              new AppError('DEADLINE_EXCEEDED', `${peerName}: deadline exceeded while connecting`),
+            );
+          } else {
+            reject(
+              new AppError(
+                'UNAVAILABLE',
+                `${peerName}: no connection within ${connectTimeoutMs} ms`,
+              ),
+            );
+          }
+        });
+      };
+      check();
+    });
+  }
+
+  for (const [name, method] of Object.entries(service)) {
+    methods[name] = async (request: unknown, callOptions: UnaryCallOptions) => {
+      const startedAt = performance.now();
+      if (callOptions.signal?.aborted) {
+        throw new AppError('CANCELLED', 'the call was cancelled before it started');
+      }
+      try {
+        await connected(callOptions.deadline);
+      } catch (error) {
+        metrics.observe(method.path, (error as AppError).code, startedAt);
+        throw error;
+      }
+      return new Promise((resolve, reject) => {
         const call = client.makeUnaryRequest(
           method.path,
           method.requestSerialize,
@@ -71,13 +120,14 @@ export function createGrpcClient<S extends ServiceDefinition>(
           (error: ServiceError | null, response?: unknown) => {
             callOptions.signal?.removeEventListener('abort', cancel);
             metrics.observe(method.path, GrpcStatus[error ? error.code : GrpcStatus.OK], startedAt);
-            if (error) reject(fromGrpcError(error, options.peerName));
+            if (error) reject(fromGrpcError(error, peerName));
             else resolve(response);
           },
         );
         const cancel = () => call.cancel();
         callOptions.signal?.addEventListener('abort', cancel, { once: true });
       });
+    };
   }
 
   return Object.assign(methods as GrpcClient<S>, {

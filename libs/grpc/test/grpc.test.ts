@@ -1,4 +1,5 @@
 import { InventoryServiceService, type GetStockResponse } from '@switchboard/contracts';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { AppError } from '@switchboard/errors';
 import { createLogger, createMetricsRegistry } from '@switchboard/observability';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -113,6 +114,37 @@ describe('gRPC server and client', () => {
       .catch((caught: unknown) => caught);
     expect(error).toMatchObject({ code: 'UNAVAILABLE' });
     expect((error as AppError).message).toMatch(/^inventory: /);
+  });
+
+  it('answers UNAVAILABLE after the connect timeout, not at the deadline, when the peer never completes the handshake', async () => {
+    // A socket that accepts connections and never speaks HTTP/2: a peer that is there and not.
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => void sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    });
+    const { port } = silent.address() as AddressInfo;
+    const registry = createMetricsRegistry({ service: 'grpc-test' });
+    const client = createGrpcClient(InventoryServiceService, `dns:///127.0.0.1:${port}`, {
+      registry,
+      peerName: 'inventory',
+      connectTimeoutMs: 300,
+    });
+    cleanups.push(() => client.close());
+    const started = performance.now();
+    const error = await client
+      .getStock({ sku: 'x' }, { deadline: inSeconds(10) })
+      .catch((caught: unknown) => caught);
+    expect(error).toMatchObject({
+      code: 'UNAVAILABLE',
+      message: 'inventory: no connection within 300 ms',
+    });
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(await registry.metrics()).toMatch(
+      /grpc_client_handled_total\{[^}]*grpc_code="UNAVAILABLE"/,
+    );
   });
 
   it('cancels the call when the caller aborts', async () => {

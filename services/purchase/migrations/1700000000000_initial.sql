@@ -23,7 +23,7 @@ CREATE TABLE idempotency_keys (
   fingerprint  text NOT NULL,
   order_id     uuid NOT NULL,
   state        text NOT NULL CHECK (state IN ('IN_PROGRESS', 'COMPLETED')),
-  outcome      jsonb,
+  outcome      json, -- json, not jsonb: kept as written, so a replay is byte for byte
   locked_until timestamptz,
   created_at   timestamptz NOT NULL DEFAULT now(),
   updated_at   timestamptz NOT NULL DEFAULT now()

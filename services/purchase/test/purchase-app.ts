@@ -30,6 +30,8 @@ export interface Reply {
   status: number;
   headers: Headers;
   body: any;
+  /** The body exactly as sent, for byte-for-byte comparisons. */
+  text: string;
 }
 
 export async function send(

@@ -1,0 +1,106 @@
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { REPO_ROOT } from '@switchboard/testing';
+import {
+  DockerComposeEnvironment,
+  Wait,
+  getContainerRuntimeClient,
+  type StartedDockerComposeEnvironment,
+} from 'testcontainers';
+
+/** The docker-compose.yml topology, started for a test run. */
+export interface ComposeSystem {
+  /** Where purchase's public HTTP port is published on this host. */
+  readonly baseUrl: string;
+  /** Runs SQL with psql inside the postgres container; returns psql's unaligned output. */
+  psql(database: string, sql: string): Promise<string>;
+  /** `docker stop` of one service's container: a peer that is gone, not one that is slow. */
+  stopService(service: string): Promise<void>;
+  /** `docker start` of a stopped service; resolves once its healthcheck passes again. */
+  startService(service: string): Promise<void>;
+  /** `compose down -v`: containers, network and volumes go. */
+  down(): Promise<void>;
+}
+
+type ComposeFlavour = 'v2' | 'v1';
+
+function succeeds(command: string, args: string[]): boolean {
+  try {
+    execFileSync(command, args, { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Compose v2 (`docker compose`) where it works, else the standalone Compose v1 binary. */
+function composeFlavour(): ComposeFlavour {
+  if (succeeds('docker', ['compose', 'version'])) return 'v2';
+  if (succeeds('docker-compose', ['version'])) return 'v1';
+  throw new Error('neither `docker compose` (v2) nor `docker-compose` (v1) is installed');
+}
+
+/**
+ * Builds the images and starts docker-compose.yml under a project name of its own, with a
+ * random host port for purchase, so it runs beside a system a developer already has up.
+ */
+export async function startComposeSystem(): Promise<ComposeSystem> {
+  const flavour = composeFlavour();
+  const project = `switchboard-e2e-${randomUUID().slice(0, 8)}`;
+  // Compose v2 names containers "<service>-1" (testcontainers strips the project), v1
+  // "<project>_<service>_1".
+  const containerName = (service: string) =>
+    flavour === 'v2' ? `${service}-1` : `${project}_${service}_1`;
+
+  let compose = new DockerComposeEnvironment(REPO_ROOT, 'docker-compose.yml')
+    .withProjectName(project)
+    .withBuild()
+    // Host port 0: Docker picks a free one.
+    .withEnvironment({ PURCHASE_PUBLIC_PORT: '0' })
+    // nats runs FROM scratch, with no shell for a healthcheck; the others have healthchecks.
+    .withWaitStrategy(containerName('nats'), Wait.forLogMessage('Server is ready'))
+    .withStartupTimeout(120_000);
+  if (flavour === 'v1') {
+    compose = compose.withClientOptions({
+      executable: { standalone: true, executablePath: 'docker-compose' },
+    });
+  }
+  const environment: StartedDockerComposeEnvironment = await compose.up();
+
+  const purchase = environment.getContainer(containerName('purchase'));
+  const baseUrl = `http://${purchase.getHost()}:${purchase.getMappedPort(8080)}`;
+  const client = await getContainerRuntimeClient();
+  const dockerContainer = (service: string) =>
+    client.container.getById(environment.getContainer(containerName(service)).getId());
+
+  return {
+    baseUrl,
+
+    async psql(database, sql) {
+      const postgres = environment.getContainer(containerName('postgres'));
+      const result = await postgres.exec(['psql', '-U', 'postgres', '-d', database, '-tAc', sql]);
+      if (result.exitCode !== 0) throw new Error(`psql failed: ${result.stderr}`);
+      return result.stdout.trim();
+    },
+
+    async stopService(service) {
+      await client.container.stop(dockerContainer(service), { timeout: 10_000 });
+    },
+
+    async startService(service) {
+      const container = dockerContainer(service);
+      await client.container.start(container);
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const { State } = await client.container.inspect(container);
+        if (State.Health?.Status === 'healthy') return;
+        if (Date.now() > deadline) throw new Error(`${service} is not healthy after a restart`);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    },
+
+    async down() {
+      await environment.down({ removeVolumes: true });
+    },
+  };
+}

@@ -1,0 +1,193 @@
+/**
+ * The whole system as docker-compose.yml runs it, driven only through purchase's public HTTP
+ * API, with state checked through that API and, for orders, in purchase's own database.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startComposeSystem, type ComposeSystem } from './support/compose-system.js';
+import {
+  createPurchaseApi,
+  type PurchaseApi,
+  type PurchaseRequest,
+} from './support/purchase-api.js';
+
+let system: ComposeSystem;
+let api: PurchaseApi;
+
+beforeAll(async () => {
+  system = await startComposeSystem();
+  api = createPurchaseApi(system.baseUrl);
+});
+
+afterAll(async () => {
+  await system?.down();
+});
+
+const newKey = () => `e2e-${randomUUID()}`;
+const order = (sku: string, quantity: number): PurchaseRequest => ({
+  customerId: `customer-${randomUUID()}`,
+  items: [{ sku, quantity }],
+});
+const fieldsOf = (problems: { field: string }[] | undefined) =>
+  (problems ?? []).map((p) => p.field);
+
+// Each behaviour uses its own seeded SKU, so the tests do not see each other's reservations.
+
+describe('a purchase', () => {
+  it('answers 201 with the order, which can then be read back, and lowers available stock', async () => {
+    const sku = 'sku-red-mug';
+    const before = await api.available(sku);
+    const request = order(sku, 2);
+
+    const created = await api.purchase(request, newKey());
+
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(created.body).toMatchObject({
+      customerId: request.customerId,
+      status: 'CONFIRMED',
+      items: [{ sku, quantity: 2 }],
+    });
+    expect(created.body.orderId).toEqual(expect.any(String));
+    expect(Number.isNaN(Date.parse(created.body.createdAt))).toBe(false);
+    expect(created.headers.get('location')).toBe(`/v1/purchases/${created.body.orderId}`);
+
+    const read = await api.getPurchase(created.body.orderId);
+    expect(read.status).toBe(200);
+    expect(read.body).toEqual(created.body);
+
+    expect(await api.available(sku)).toBe(before - 2);
+  });
+
+  it('answers 404 NOT_FOUND for an order that does not exist', async () => {
+    const { status, body } = await api.getPurchase(randomUUID());
+    expect(status).toBe(404);
+    expect(body.error.code).toBe('NOT_FOUND');
+  });
+});
+
+describe('the Idempotency-Key', () => {
+  it('replays the stored status and body for the same key and body, and reserves nothing more', async () => {
+    const sku = 'sku-blue-mug';
+    const key = newKey();
+    const request = order(sku, 3);
+    const first = await api.purchase(request, key);
+    expect(first.status).toBe(201);
+    const afterFirst = await api.available(sku);
+
+    const replay = await api.purchase(request, key);
+
+    expect(replay.status).toBe(first.status);
+    expect(replay.body).toEqual(first.body);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(await api.available(sku)).toBe(afterFirst);
+  });
+
+  it('answers 422 IDEMPOTENCY_KEY_REUSED for the same key with a different body', async () => {
+    const sku = 'sku-blue-mug';
+    const key = newKey();
+    const request = order(sku, 1);
+    expect((await api.purchase(request, key)).status).toBe(201);
+    const afterFirst = await api.available(sku);
+
+    const reused = await api.purchase({ ...request, items: [{ sku, quantity: 2 }] }, key);
+
+    expect(reused.status).toBe(422);
+    expect(reused.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
+    expect(await api.available(sku)).toBe(afterFirst);
+  });
+});
+
+describe('a purchase that cannot be served', () => {
+  it('answers 409 INSUFFICIENT_STOCK naming the SKU when more is asked than is available', async () => {
+    const sku = 'sku-tote-bag';
+    const before = await api.available(sku);
+
+    const { status, body } = await api.purchase(order(sku, before + 1), newKey());
+
+    expect(status, JSON.stringify(body)).toBe(409);
+    expect(body.error.code).toBe('INSUFFICIENT_STOCK');
+    expect(body.error.details?.skus).toContain(sku);
+    expect(await api.available(sku)).toBe(before);
+  });
+
+  it('answers 400 naming idempotency-key when the header is missing', async () => {
+    const { status, body } = await api.purchase(order('sku-tote-bag', 1));
+    expect(status).toBe(400);
+    expect(body.error.code).toBe('INVALID_ARGUMENT');
+    expect(fieldsOf(body.error.details?.problems)).toContain('idempotency-key');
+  });
+
+  it('answers 400 naming the body when the JSON is malformed', async () => {
+    const { status, body } = await api.purchase('{"customerId": "c-1", "items": [', newKey());
+    expect(status).toBe(400);
+    expect(body.error.code).toBe('INVALID_ARGUMENT');
+    expect(fieldsOf(body.error.details?.problems)).toContain('body');
+  });
+
+  it('answers 400 naming the field of a negative quantity, and lists every problem at once', async () => {
+    const { status, body } = await api.purchase(
+      { customerId: '', items: [{ sku: 'sku-tote-bag', quantity: -1 }] },
+      newKey(),
+    );
+    expect(status).toBe(400);
+    expect(body.error.code).toBe('INVALID_ARGUMENT');
+    const fields = fieldsOf(body.error.details?.problems);
+    expect(fields).toContain('/items/0/quantity');
+    expect(fields).toContain('/customerId');
+  });
+});
+
+describe('under concurrent load', () => {
+  it('sells a limited SKU exactly down to zero: as many 201s as units, 409 for the rest', async () => {
+    const sku = 'sku-limited-poster';
+    const initial = await api.available(sku);
+    const attempts = 200;
+    expect(initial).toBeGreaterThan(0);
+    expect(initial).toBeLessThan(attempts);
+
+    const responses = await Promise.all(
+      Array.from({ length: attempts }, () => api.purchase(order(sku, 1), newKey())),
+    );
+    // Counted per status, so a failure shows any unexpected answer (a 500, a 503) as well.
+    const counts: Record<number, number> = {};
+    for (const { status } of responses) counts[status] = (counts[status] ?? 0) + 1;
+
+    expect(counts).toEqual({ 201: initial, 409: attempts - initial });
+    expect(await api.available(sku)).toBe(0);
+    const orders = await system.psql(
+      'purchase',
+      `SELECT count(DISTINCT o.id) FROM orders o JOIN order_items i ON i.order_id = o.id
+        WHERE i.sku = '${sku}'`,
+    );
+    expect(Number(orders)).toBe(initial);
+  });
+});
+
+describe('when inventory is down', () => {
+  it('answers 503 UNAVAILABLE quickly, and serves purchases again once inventory is back', async () => {
+    const sku = 'sku-sticker-pack';
+    await system.stopService('inventory');
+    try {
+      const started = Date.now();
+      const { status, headers, body } = await api.purchase(order(sku, 1), newKey());
+      const elapsedMs = Date.now() - started;
+
+      // The body says what went wrong instead, e.g. 504 DEADLINE_EXCEEDED.
+      expect(status, JSON.stringify(body)).toBe(503);
+      expect(body.error.code).toBe('UNAVAILABLE');
+      expect(headers.get('retry-after')).not.toBeNull();
+      // Fail fast: well inside purchase's 5 s request deadline, not by waiting it out.
+      expect(elapsedMs).toBeLessThan(2_500);
+    } finally {
+      await system.startService('inventory');
+    }
+
+    // purchase reconnects on its own; poll until it does, with a fresh key each time.
+    await expect
+      .poll(async () => (await api.purchase(order(sku, 1), newKey())).status, {
+        timeout: 30_000,
+        interval: 500,
+      })
+      .toBe(201);
+  });
+});
