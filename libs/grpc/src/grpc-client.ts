@@ -8,10 +8,18 @@ import {
   type ServiceError,
 } from '@grpc/grpc-js';
 import { AppError } from '@switchboard/errors';
+import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { fromGrpcError } from './errors.js';
-import { grpcMetrics } from './metrics.js';
-import type { RequestOf, ResponseOf, ServiceDefinition } from './types.js';
+import { HEALTH_CHECK_METHOD } from './health.js';
+import { channelMetrics, channelStateName, grpcMetrics } from './metrics.js';
+import {
+  serviceConfigFor,
+  type MethodPolicies,
+  type MethodPolicy,
+  type RetryPolicy,
+} from './service-config.js';
+import type { RequestOf, ResponseOf, ServiceDefinition, UnaryMethodDefinition } from './types.js';
 
 export interface UnaryCallOptions {
   /** When to give up; the server sees it as the gRPC deadline and drops late work. */
@@ -26,44 +34,68 @@ export type GrpcClient<S extends ServiceDefinition> = {
     request: RequestOf<S[K]>,
     options: UnaryCallOptions,
   ) => Promise<ResponseOf<S[K]>>;
-} & { close(): void; readonly target: string };
+} & {
+  /**
+   * Asks the peer's grpc.health.v1 whether it serves this service; rejects with UNAVAILABLE
+   * unless it answers SERVING. For readiness checks: never retried, never waits for a connection.
+   */
+  checkHealth(options: UnaryCallOptions): Promise<void>;
+  close(): void;
+  readonly target: string;
+};
 
 export const DEFAULT_CLIENT_OPTIONS: ChannelOptions = {
   // Ping an idle connection so a peer that vanished is noticed before the next call needs it.
+  // Checked at start against the server's ping policy (keepaliveProblems).
   'grpc.keepalive_time_ms': 30_000,
   'grpc.keepalive_timeout_ms': 10_000,
   'grpc.keepalive_permit_without_calls': 1,
   // Retry a lost connection soon, and keep retrying at least every 5 s.
   'grpc.initial_reconnect_backoff_ms': 250,
   'grpc.max_reconnect_backoff_ms': 5_000,
+  // Re-resolve the name soon after a connection is lost or closed by max_connection_age, so
+  // replicas that moved or were added are found (grpc-js waits 30 s by default).
+  'grpc.dns_min_time_between_resolutions_ms': 1_000,
+  // The service config is ours (serviceConfigFor), not whatever a DNS TXT record says.
+  'grpc.service_config_disable_resolution': 1,
 };
+
+export interface GrpcClientOptions<S extends ServiceDefinition> {
+  registry: Registry;
+  /** The peer's name in errors ("inventory: not connected"), logs and metrics. */
+  peerName: string;
+  logger?: Logger;
+  /** Per method: idempotent (retried) and waitForReady; unlisted methods get neither. */
+  methods?: MethodPolicies<S>;
+  retryPolicy?: RetryPolicy;
+  channelOptions?: ChannelOptions;
+  /** How long a fail-fast call may wait for a connection; default 1000 ms. */
+  connectTimeoutMs?: number;
+}
 
 /**
  * One channel for one target (dns:///inventory:50051), shared by every call the process makes.
  *
- * A call never waits long for a connection: while the channel is failing it is refused at
- * once, and while it is (re)connecting it waits at most `connectTimeoutMs`. Without this a
- * peer that vanished (a stopped container's address answers nothing) holds every call until
- * its deadline, and the caller sees a slow 504 instead of a quick 503.
+ * A call never waits long for a connection unless its method is waitForReady: while the
+ * channel is failing it is refused at once, and while it is (re)connecting it waits at most
+ * `connectTimeoutMs`. Without this a peer that vanished (a stopped container's address answers
+ * nothing) holds every call until its deadline, and the caller sees a slow 504 instead of a
+ * quick 503. Idempotent methods are retried by grpc-js itself, through the service config.
  */
 export function createGrpcClient<S extends ServiceDefinition>(
   service: S,
   target: string,
-  options: {
-    registry: Registry;
-    peerName: string;
-    channelOptions?: ChannelOptions;
-    /** How long a call may wait for a connection; default 1000 ms. */
-    connectTimeoutMs?: number;
-  },
+  options: GrpcClientOptions<S>,
 ): GrpcClient<S> {
   const { peerName, connectTimeoutMs = 1_000 } = options;
+  const policies: MethodPolicies<S> = options.methods ?? {};
   const client = new Client(target, credentials.createInsecure(), {
     ...DEFAULT_CLIENT_OPTIONS,
+    'grpc.service_config': serviceConfigFor(service, policies, options.retryPolicy),
     ...options.channelOptions,
   });
   const metrics = grpcMetrics(options.registry, 'client');
-  const methods: Record<string, unknown> = {};
+  watchChannel(client, peerName, options.registry, options.logger);
 
   /** Resolves once the channel is READY; refuses while it is failing or after the budget. */
   function connected(deadline: Date): Promise<void> {
@@ -97,41 +129,92 @@ export function createGrpcClient<S extends ServiceDefinition>(
     });
   }
 
-  for (const [name, method] of Object.entries(service)) {
-    methods[name] = async (request: unknown, callOptions: UnaryCallOptions) => {
-      const startedAt = performance.now();
-      if (callOptions.signal?.aborted) {
-        throw new AppError('CANCELLED', 'the call was cancelled before it started');
-      }
+  async function unary<Req, Res>(
+    method: UnaryMethodDefinition<Req, Res>,
+    request: Req,
+    callOptions: UnaryCallOptions,
+    policy: MethodPolicy,
+  ): Promise<Res> {
+    const startedAt = performance.now();
+    if (callOptions.signal?.aborted) {
+      throw new AppError('CANCELLED', 'the call was cancelled before it started');
+    }
+    // A waitForReady call lets grpc-js hold it until a connection is up or the deadline passes.
+    if (!policy.waitForReady) {
       try {
         await connected(callOptions.deadline);
       } catch (error) {
         metrics.observe(method.path, (error as AppError).code, startedAt);
         throw error;
       }
-      return new Promise((resolve, reject) => {
-        const call = client.makeUnaryRequest(
-          method.path,
-          method.requestSerialize,
-          method.responseDeserialize,
-          request,
-          new Metadata(),
-          { deadline: callOptions.deadline },
-          (error: ServiceError | null, response?: unknown) => {
-            callOptions.signal?.removeEventListener('abort', cancel);
-            metrics.observe(method.path, GrpcStatus[error ? error.code : GrpcStatus.OK], startedAt);
-            if (error) reject(fromGrpcError(error, peerName));
-            else resolve(response);
-          },
-        );
-        const cancel = () => call.cancel();
-        callOptions.signal?.addEventListener('abort', cancel, { once: true });
-      });
-    };
+    }
+    return new Promise((resolve, reject) => {
+      const call = client.makeUnaryRequest(
+        method.path,
+        method.requestSerialize,
+        method.responseDeserialize,
+        request,
+        new Metadata({ waitForReady: policy.waitForReady ?? false }),
+        { deadline: callOptions.deadline },
+        (error: ServiceError | null, response?: Res) => {
+          callOptions.signal?.removeEventListener('abort', cancel);
+          metrics.observe(method.path, GrpcStatus[error ? error.code : GrpcStatus.OK], startedAt);
+          if (error) reject(fromGrpcError(error, peerName));
+          else resolve(response as Res);
+        },
+      );
+      const cancel = () => call.cancel();
+      callOptions.signal?.addEventListener('abort', cancel, { once: true });
+    });
   }
 
+  const methods: Record<string, unknown> = {};
+  for (const [name, method] of Object.entries(service)) {
+    const policy = policies[name as keyof S] ?? {};
+    methods[name] = (request: unknown, callOptions: UnaryCallOptions) =>
+      unary(method, request, callOptions, policy);
+  }
+
+  // The service the health check asks about: the package-qualified name in the method paths.
+  const serviceName = Object.values(service)[0]?.path.split('/')[1] ?? '';
+
   return Object.assign(methods as GrpcClient<S>, {
+    async checkHealth(callOptions: UnaryCallOptions) {
+      const { status } = await unary(
+        HEALTH_CHECK_METHOD,
+        { service: serviceName },
+        callOptions,
+        {},
+      );
+      if (status !== 'SERVING') throw new AppError('UNAVAILABLE', `${peerName}: ${status}`);
+    },
     close: () => client.close(),
     target,
   });
+}
+
+/** Keeps the channel's state in the metrics (and the logs) for as long as it lives. */
+function watchChannel(client: Client, peer: string, registry: Registry, logger?: Logger): void {
+  const channel = client.getChannel();
+  const metrics = channelMetrics(registry, peer);
+  let current = channel.getConnectivityState(false);
+  metrics.entered(channelStateName(current));
+  const watch = () => {
+    channel.watchConnectivityState(current, Infinity, () => {
+      const next = channel.getConnectivityState(false);
+      if (next !== current) {
+        const state = channelStateName(next);
+        metrics.entered(state);
+        if (next === connectivityState.TRANSIENT_FAILURE)
+          logger?.warn(
+            { peer, state },
+            'gRPC channel failing; calls are refused until it reconnects',
+          );
+        else logger?.debug({ peer, state }, 'gRPC channel state');
+      }
+      current = next;
+      if (next !== connectivityState.SHUTDOWN) watch();
+    });
+  };
+  watch();
 }

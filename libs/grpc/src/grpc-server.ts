@@ -12,6 +12,7 @@ import { AppError, toAppError } from '@switchboard/errors';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { toGrpcStatus } from './errors.js';
+import { createHealth } from './health.js';
 import { grpcMetrics } from './metrics.js';
 import type { RequestOf, ResponseOf, ServiceDefinition } from './types.js';
 
@@ -33,14 +34,27 @@ export interface GrpcServer {
   addService<S extends ServiceDefinition>(service: S, handlers: UnaryHandlers<S>): void;
   /** Binds an address such as 0.0.0.0:50051 (port 0 picks one); returns the bound port. */
   listen(address: string): Promise<number>;
-  /** Lets calls in flight finish for up to graceMs, then cancels what is left. */
+  /**
+   * What grpc.health.v1 answers for the whole server and each of its services: SERVING or
+   * NOT_SERVING. Starts NOT_SERVING; keep it in step with /readyz.
+   */
+  setServing(serving: boolean): void;
+  /**
+   * Turns NOT_SERVING, stops accepting connections, tells clients to go elsewhere (GOAWAY),
+   * lets calls in flight finish for up to graceMs, then cancels what is left.
+   */
   drain(graceMs: number): Promise<void>;
 }
 
 export const DEFAULT_SERVER_OPTIONS: ChannelOptions = {
-  // Accept the clients' keepalive pings (see the client options) even between calls.
-  'grpc.keepalive_permit_without_calls': 1,
-  // Close connections after a while so clients re-resolve DNS and spread over new replicas.
+  // No ping-policy options here: grpc-js servers accept every client ping and have none
+  // (SERVER_KEEPALIVE_POLICY states the policy; clients are checked against it at start).
+  // The server pings too, so a client that vanished without closing (a host gone, a cut link)
+  // frees its connection within keepalive time + timeout instead of never.
+  'grpc.keepalive_time_ms': 60_000,
+  'grpc.keepalive_timeout_ms': 20_000,
+  // Close connections after a while (GOAWAY, calls in flight finish within the grace) so
+  // clients re-resolve DNS and spread over new replicas instead of sticking to old ones.
   'grpc.max_connection_age_ms': 5 * 60_000,
   'grpc.max_connection_age_grace_ms': 30_000,
 };
@@ -53,6 +67,8 @@ export function createGrpcServer(options: {
   const { logger } = options;
   const server = new Server({ ...DEFAULT_SERVER_OPTIONS, ...options.channelOptions });
   const metrics = grpcMetrics(options.registry, 'server');
+  const health = createHealth();
+  health.implementation.addToServer(server);
 
   function wrap<Req, Res>(
     path: string,
@@ -108,6 +124,12 @@ export function createGrpcServer(options: {
         implementation[name] = wrap(method.path, handler);
       }
       server.addService(service, implementation);
+      const serviceName = Object.values(service)[0]?.path.split('/')[1];
+      if (serviceName) health.track(serviceName);
+    },
+
+    setServing(serving) {
+      health.setServing(serving);
     },
 
     listen(address) {
@@ -128,6 +150,7 @@ export function createGrpcServer(options: {
     },
 
     drain(graceMs) {
+      health.setServing(false);
       return new Promise((resolve) => {
         const timer = setTimeout(() => {
           logger.warn(

@@ -9,7 +9,17 @@ export {
   DEFAULT_CLIENT_OPTIONS,
   createGrpcClient,
   type GrpcClient,
+  type GrpcClientOptions,
   type UnaryCallOptions,
 } from './grpc-client.js';
+export {
+  DEFAULT_RETRY_POLICY,
+  serviceConfigFor,
+  type MethodPolicies,
+  type MethodPolicy,
+  type RetryPolicy,
+} from './service-config.js';
+export { SERVER_KEEPALIVE_POLICY, keepaliveProblems, type KeepalivePolicy } from './keepalive.js';
+export { CHANNEL_STATES, type ChannelState } from './metrics.js';
 export { ERROR_CODE_KEY, ERROR_DETAILS_KEY } from './errors.js';
 export type { ServiceDefinition, UnaryMethodDefinition } from './types.js';

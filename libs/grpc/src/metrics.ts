@@ -1,4 +1,5 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { connectivityState } from '@grpc/grpc-js';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 const DURATION_BUCKETS = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
@@ -33,6 +34,54 @@ export function grpcMetrics(registry: Registry, side: 'server' | 'client') {
       const labels = { grpc_service: service, grpc_method: method, grpc_code: code };
       handled.inc(labels);
       seconds.observe(labels, (performance.now() - startedAt) / 1000);
+    },
+  };
+}
+
+/** grpc-js's connectivity states by name: IDLE, CONNECTING, READY, TRANSIENT_FAILURE, SHUTDOWN. */
+export const CHANNEL_STATES = [
+  'IDLE',
+  'CONNECTING',
+  'READY',
+  'TRANSIENT_FAILURE',
+  'SHUTDOWN',
+] as const;
+export type ChannelState = (typeof CHANNEL_STATES)[number];
+
+export function channelStateName(state: connectivityState): ChannelState {
+  return connectivityState[state] as ChannelState;
+}
+
+/**
+ * The state of a client channel as a state set (1 for the state it is in), and a counter of
+ * the states it entered: a channel that keeps cycling through CONNECTING is a peer that keeps
+ * dropping its connections.
+ */
+export function channelMetrics(registry: Registry, peer: string) {
+  const stateName = 'grpc_client_channel_state';
+  const changesName = 'grpc_client_channel_state_changes_total';
+  const state =
+    (registry.getSingleMetric(stateName) as Gauge<'grpc_peer' | 'state'> | undefined) ??
+    new Gauge({
+      name: stateName,
+      help: 'Connectivity state of a client channel: 1 for the state it is in, 0 for the others.',
+      labelNames: ['grpc_peer', 'state'] as const,
+      registers: [registry],
+    });
+  const changes =
+    (registry.getSingleMetric(changesName) as Counter<'grpc_peer' | 'state'> | undefined) ??
+    new Counter({
+      name: changesName,
+      help: 'Times a client channel entered a connectivity state.',
+      labelNames: ['grpc_peer', 'state'] as const,
+      registers: [registry],
+    });
+  for (const each of CHANNEL_STATES) changes.inc({ grpc_peer: peer, state: each }, 0);
+  return {
+    entered(next: ChannelState) {
+      for (const each of CHANNEL_STATES)
+        state.set({ grpc_peer: peer, state: each }, each === next ? 1 : 0);
+      changes.inc({ grpc_peer: peer, state: next });
     },
   };
 }

@@ -4,6 +4,7 @@ import {
   createMetricsRegistry,
   createOpsServer,
   type OpsServer,
+  type ReadinessCheck,
 } from '../src/index.js';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
@@ -14,7 +15,7 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function start(checks: { name: string; check(): Promise<void> }[] = []) {
+async function start(checks: ReadinessCheck[] = []) {
   const registry = createMetricsRegistry({ service: 'ops-test' });
   server = createOpsServer({
     host: '127.0.0.1',
@@ -63,6 +64,43 @@ describe('ops server', () => {
     ]);
   });
 
+  it('shows a failing non-critical check in /readyz but stays ready', async () => {
+    const { url, server } = await start([
+      { name: 'database', check: () => Promise.resolve() },
+      { name: 'nats', check: () => Promise.reject(new Error('reconnecting')), critical: false },
+    ]);
+    server.setReady(true);
+    const response = await fetch(`${url}/readyz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({
+      checks: [
+        { name: 'database', ok: true },
+        { name: 'nats', ok: false, error: 'reconnecting', critical: false },
+      ],
+    });
+  });
+
+  it('tells readiness listeners at once when it turns not ready, and when a check flips', async () => {
+    let databaseUp = true;
+    const { server } = await start([
+      {
+        name: 'database',
+        check: () => (databaseUp ? Promise.resolve() : Promise.reject(new Error('down'))),
+      },
+    ]);
+    const seen: boolean[] = [];
+    server.onReadinessChange((ready) => seen.push(ready), 20);
+
+    server.setReady(true);
+    await expect.poll(() => seen).toEqual([true]);
+    databaseUp = false;
+    await expect.poll(() => seen).toEqual([true, false]);
+    databaseUp = true;
+    await expect.poll(() => seen).toEqual([true, false, true]);
+    server.setReady(false);
+    expect(seen).toEqual([true, false, true, false]);
+  });
+
   it('serves Prometheus text with the default process metrics', async () => {
     const { url } = await start();
     const response = await fetch(`${url}/metrics`);
@@ -71,5 +109,9 @@ describe('ops server', () => {
     const text = await response.text();
     expect(text).toContain('process_cpu_seconds_total{service="ops-test"}');
     expect(text).toContain('nodejs_eventloop_lag_seconds');
+    // Prometheus keeps _total for counters: no gauge may end in it (promtool check metrics).
+    const gaugesNamedLikeCounters = [...text.matchAll(/^# TYPE (\S+_total) gauge$/gm)];
+    expect(gaugesNamedLikeCounters.map(([, name]) => name)).toEqual([]);
+    expect(text).toContain('nodejs_active_handles{');
   });
 });

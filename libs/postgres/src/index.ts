@@ -1,1 +1,2 @@
 export { createDatabasePool, migrateDatabase } from './database.js';
+export { isTransientDatabaseError } from './transient-errors.js';

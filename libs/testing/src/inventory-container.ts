@@ -23,7 +23,11 @@ export interface SeedProduct {
 export async function startInventory(options: {
   network: StartedNetwork;
   databaseUrl: string;
+  /** NATS as seen from the network, e.g. `StartedNats.urlInNetwork`. */
+  natsUrl: string;
   products: SeedProduct[];
+  /** More environment variables for the service (they win over the defaults here). */
+  env?: Record<string, string>;
 }): Promise<StartedTestContainer & { grpcTarget: string }> {
   imagePromise ??= GenericContainer.fromDockerfile(
     REPO_ROOT,
@@ -34,9 +38,11 @@ export async function startInventory(options: {
     .withNetwork(options.network)
     .withEnvironment({
       DATABASE_URL: options.databaseUrl,
+      NATS_URL: options.natsUrl,
       SEED_FILE: '/tmp/seed.json',
       LOG_LEVEL: 'warn',
       SHUTDOWN_DELAY_MS: '0',
+      ...options.env,
     })
     .withCopyContentToContainer([
       { content: JSON.stringify(options.products), target: '/tmp/seed.json' },

@@ -1,8 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { INVENTORY_STREAM, STREAMS, connectBus, ensureStreams } from '@switchboard/bus';
 import { InventoryServiceService } from '@switchboard/contracts';
 import { createGrpcServer } from '@switchboard/grpc';
 import { createLifecycle, type StopResult } from '@switchboard/lifecycle';
 import { createOpsServer, type Logger } from '@switchboard/observability';
+import { createJetStreamOutboxRelay } from '@switchboard/outbox';
 import type { Registry } from 'prom-client';
 import { createDatabasePool, migrateDatabase } from './adapters/database.js';
 import { createInventoryRepository } from './adapters/inventory-repository.js';
@@ -10,6 +12,8 @@ import { readSeedFile } from './adapters/seed-file.js';
 import type { InventoryConfig } from './config.js';
 import { createInventory } from './domain/inventory.js';
 import { createInventoryHandlers } from './entry-points/grpc/inventory-handlers.js';
+import { startOrderEventsConsumer } from './entry-points/nats/order-events-consumer.js';
+import { startReservationSweeper } from './entry-points/timers/reservation-sweeper.js';
 
 export interface AppDeps {
   config: InventoryConfig;
@@ -48,7 +52,24 @@ export function createApp({ config, logger, registry }: AppDeps): App {
     const pool = createDatabasePool({ url: config.databaseUrl, max: config.dbPoolMax, logger });
     await started('database pool', () => pool.end());
     await migrateDatabase(pool, logger);
-    const repository = createInventoryRepository(pool);
+
+    // Events (docs/events.md): stock changes are written with their StockChanged in the
+    // outbox; the relay publishes them to JetStream, and keeps them while NATS is away.
+    const bus = await connectBus({ servers: config.natsUrl, name: 'inventory', logger, registry });
+    await started('NATS connection', () => bus.drain());
+    await ensureStreams(bus, STREAMS);
+    const relay = await createJetStreamOutboxRelay({
+      bus,
+      pool,
+      stream: INVENTORY_STREAM.name,
+      logger,
+      registry,
+      pollIntervalMs: config.outboxPollIntervalMs,
+    });
+    relay.start();
+    await started('outbox relay', () => relay.stop());
+
+    const repository = createInventoryRepository(pool, { onOutboxWritten: () => relay.wake() });
     if (config.seedFile !== '') {
       const products = await readSeedFile(config.seedFile);
       await repository.seedProducts(products);
@@ -69,19 +90,48 @@ export function createApp({ config, logger, registry }: AppDeps): App {
             await pool.query('select 1');
           },
         },
+        // Shown, not deciding: the gRPC API works without NATS (stock events wait in the
+        // outbox, order events wait in the stream), so a NATS outage must not take it out.
+        {
+          name: 'nats',
+          critical: false,
+          check: () =>
+            bus.isConnected() ? Promise.resolve() : Promise.reject(new Error('reconnecting')),
+        },
       ],
     });
     const opsPort = await ops.start();
     await started('ops server', () => ops.stop());
 
+    const inventory = createInventory(repository);
     const grpc = createGrpcServer({ logger, registry });
-    grpc.addService(InventoryServiceService, createInventoryHandlers(createInventory(repository)));
+    grpc.addService(InventoryServiceService, createInventoryHandlers(inventory));
+    // grpc.health.v1 says what /readyz says: NOT_SERVING until ready, when the database check
+    // fails, and from the first moment of the stop.
+    ops.onReadinessChange((ready) => grpc.setServing(ready));
     const grpcPort = await grpc.listen(hostPort(config.grpcHost, config.grpcPort));
     await started('gRPC server', () => grpc.drain(drainGraceMs));
 
+    // Confirmed orders commit their reservations; unconfirmed ones expire.
+    const orderEvents = await startOrderEventsConsumer({
+      bus,
+      inventory,
+      maxDeliveries: config.consumerMaxDeliveries,
+      retryDelayMs: config.consumerRetryDelayMs,
+    });
+    await started('order events consumer', () => orderEvents.stop());
+    const sweeper = startReservationSweeper({
+      inventory,
+      intervalMs: config.reservationSweepIntervalMs,
+      logger,
+      registry,
+    });
+    await started('reservation sweeper', () => sweeper.stop());
+
     ops.setReady(true);
     await started('readiness', async () => {
-      // /readyz answers 503 first; the pause lets balancers see it before the drain begins.
+      // /readyz answers 503 and grpc.health.v1 NOT_SERVING first; the pause lets balancers
+      // and clients see it before the drain begins.
       ops.setReady(false);
       await sleep(config.shutdownDelayMs);
     });

@@ -42,6 +42,35 @@ const spec = {
     description:
       'Pause between /readyz turning 503 and the gRPC drain, so balancers move away first.',
   }),
+  natsUrl: url('NATS_URL', {
+    default: 'nats://nats:4222',
+    protocols: ['nats'],
+    description: 'NATS with JetStream: OrderConfirmed in, StockChanged out.',
+  }),
+  consumerMaxDeliveries: integer('CONSUMER_MAX_DELIVERIES', {
+    default: 5,
+    min: 1,
+    max: 100,
+    description: 'Deliveries of an event whose handling keeps failing before it is dead-lettered.',
+  }),
+  consumerRetryDelayMs: integer('CONSUMER_RETRY_DELAY_MS', {
+    default: 1_000,
+    min: 1,
+    max: 60_000,
+    description: 'Delay before a failed event comes again; it doubles each time, up to 30 s.',
+  }),
+  reservationSweepIntervalMs: integer('RESERVATION_SWEEP_INTERVAL_MS', {
+    default: 5_000,
+    min: 10,
+    max: 600_000,
+    description: 'How often reservations past their TTL are looked for and released.',
+  }),
+  outboxPollIntervalMs: integer('OUTBOX_POLL_INTERVAL_MS', {
+    default: 500,
+    min: 10,
+    max: 60_000,
+    description: 'How often an idle outbox relay looks for events to publish.',
+  }),
   dbPoolMax: integer('DB_POOL_MAX', {
     default: 10,
     min: 1,

@@ -1,8 +1,12 @@
+import { ORDERS_STREAM, STREAMS, connectBus, ensureStreams } from '@switchboard/bus';
 import { createLifecycle } from '@switchboard/lifecycle';
 import { createOpsServer } from '@switchboard/observability';
 import type { Logger } from '@switchboard/observability';
+import { createCircuitBreaker } from '@switchboard/resilience';
+import { createJetStreamOutboxRelay } from '@switchboard/outbox';
 import type { Registry } from 'prom-client';
 import { createDatabasePool, migrateDatabase } from './adapters/database.js';
+import { withCircuitBreaker } from './adapters/circuit-breaking-inventory-client.js';
 import { createGrpcInventoryClient } from './adapters/grpc-inventory-client.js';
 import { createPostgresOrderStore } from './adapters/postgres-order-store.js';
 import type { PurchaseConfig } from './config.js';
@@ -31,11 +35,40 @@ export function createApp(deps: {
     lifecycle.onStop('database', () => pool.end());
     await migrateDatabase(pool, logger);
 
-    const inventory = createGrpcInventoryClient(config.inventoryTarget, registry);
+    // Events (docs/events.md): orders are written with their OrderConfirmed in the outbox;
+    // the relay publishes it to JetStream, and keeps it while NATS is away.
+    const bus = await connectBus({ servers: config.natsUrl, name: 'purchase', logger, registry });
+    lifecycle.onStop('NATS connection', () => bus.drain());
+    await ensureStreams(bus, STREAMS);
+    const relay = await createJetStreamOutboxRelay({
+      bus,
+      pool,
+      stream: ORDERS_STREAM.name,
+      logger,
+      registry,
+      pollIntervalMs: config.outboxPollIntervalMs,
+    });
+    relay.start();
+    lifecycle.onStop('outbox relay', () => relay.stop());
+
+    const inventory = withCircuitBreaker(
+      createGrpcInventoryClient({
+        target: config.inventoryTarget,
+        registry,
+        logger,
+        keepaliveTimeMs: config.inventoryKeepaliveTimeMs,
+      }),
+      createCircuitBreaker({
+        name: 'inventory',
+        registry,
+        logger,
+        resetTimeoutMs: config.inventoryBreakerResetMs,
+      }),
+    );
     lifecycle.onStop('inventory client', () => inventory.close());
 
     const purchases = createPurchaseService({
-      store: createPostgresOrderStore(pool),
+      store: createPostgresOrderStore(pool, { onOutboxWritten: () => relay.wake() }),
       inventory,
       logger,
       reservationTtlSeconds: config.reservationTtlSeconds,
@@ -47,7 +80,22 @@ export function createApp(deps: {
       port: config.opsPort,
       registry,
       logger,
-      checks: [{ name: 'database', check: async () => void (await pool.query('SELECT 1')) }],
+      checks: [
+        { name: 'database', check: async () => void (await pool.query('SELECT 1')) },
+        // Its critical peer: without inventory no purchase can succeed (grpc.health.v1 Check).
+        {
+          name: 'inventory',
+          check: () => inventory.checkHealth({ deadline: new Date(Date.now() + 900) }),
+        },
+        // Shown, not deciding: orders wait in the outbox while NATS is away, so purchase
+        // keeps selling; taking it out of the balancer would turn a NATS outage into a full one.
+        {
+          name: 'nats',
+          critical: false,
+          check: () =>
+            bus.isConnected() ? Promise.resolve() : Promise.reject(new Error('reconnecting')),
+        },
+      ],
     });
     const opsPort = await ops.start();
     lifecycle.onStop('ops server', () => ops.stop());
@@ -58,6 +106,7 @@ export function createApp(deps: {
       purchases,
       inventory,
       requestTimeoutMs: config.requestTimeoutMs,
+      keepAliveTimeoutMs: config.httpKeepAliveTimeoutMs,
     });
     await http.listen({ host: config.httpHost, port: config.httpPort });
     lifecycle.onStop('http server', () => http.close());

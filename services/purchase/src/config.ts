@@ -1,4 +1,5 @@
 import {
+  assertSettingsAgree,
   custom,
   integer,
   loadConfig,
@@ -7,7 +8,9 @@ import {
   string,
   url,
   type Env,
+  mustExceed,
 } from '@switchboard/config';
+import { SERVER_KEEPALIVE_POLICY, keepaliveProblems } from '@switchboard/grpc';
 import { LOG_LEVELS } from '@switchboard/observability';
 
 /** Every variable purchase reads; README.md has the same table for operators. */
@@ -19,9 +22,26 @@ export const configSpec = {
   opsHost: string('OPS_HOST', { default: '0.0.0.0' }),
   opsPort: port('OPS_PORT', { default: 9464 }),
   // Checked here, so a bad target stops the start instead of failing the first purchase.
+  // dns:///name:port resolves to every replica; ipv4:a:port,b:port lists them (tests, static setups).
   inventoryTarget: custom('INVENTORY_TARGET', { default: 'dns:///inventory:50051' }, (raw) =>
-    /^dns:\/\/\/[^/:]+:\d{1,5}$/.test(raw) ? raw : { problem: 'must look like dns:///host:port' },
+    /^dns:\/\/\/[^/:]+:\d{1,5}$/.test(raw) ||
+    /^ipv4:\d{1,3}(\.\d{1,3}){3}:\d{1,5}(,\d{1,3}(\.\d{1,3}){3}:\d{1,5})*$/.test(raw)
+      ? raw
+      : { problem: 'must look like dns:///host:port or ipv4:10.0.0.1:50051,10.0.0.2:50051' },
   ),
+  inventoryKeepaliveTimeMs: integer('INVENTORY_KEEPALIVE_TIME_MS', { default: 30_000, min: 1_000 }),
+  inventoryBreakerResetMs: integer('INVENTORY_BREAKER_RESET_MS', {
+    default: 2_000,
+    min: 100,
+    max: 60_000,
+  }),
+  httpKeepAliveTimeoutMs: integer('HTTP_KEEP_ALIVE_TIMEOUT_MS', { default: 65_000, min: 1_000 }),
+  loadBalancerIdleTimeoutMs: integer('LOAD_BALANCER_IDLE_TIMEOUT_MS', {
+    default: 60_000,
+    min: 0,
+  }),
+  natsUrl: url('NATS_URL', { default: 'nats://nats:4222', protocols: ['nats'] }),
+  outboxPollIntervalMs: integer('OUTBOX_POLL_INTERVAL_MS', { default: 500, min: 10, max: 60_000 }),
   requestTimeoutMs: integer('REQUEST_TIMEOUT_MS', { default: 5_000, min: 100, max: 60_000 }),
   reservationTtlSeconds: integer('RESERVATION_TTL_SECONDS', { default: 900, min: 1, max: 3600 }),
   logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, { default: 'info' }),
@@ -32,5 +52,27 @@ export const configSpec = {
 export type PurchaseConfig = ReturnType<typeof readConfig>;
 
 export function readConfig(env: Env) {
-  return loadConfig(env, configSpec);
+  const config = loadConfig(env, configSpec);
+  // Each value above is fine alone; these pairs must also agree with each other.
+  assertSettingsAgree([
+    ...keepaliveProblems(
+      { 'grpc.keepalive_time_ms': config.inventoryKeepaliveTimeMs },
+      SERVER_KEEPALIVE_POLICY,
+      { clientTimeSetting: 'INVENTORY_KEEPALIVE_TIME_MS' },
+    ),
+    mustExceed(
+      { name: 'HTTP_KEEP_ALIVE_TIMEOUT_MS', ms: config.httpKeepAliveTimeoutMs },
+      { name: 'LOAD_BALANCER_IDLE_TIMEOUT_MS', ms: config.loadBalancerIdleTimeoutMs },
+      'the load balancer must close an idle connection first, or it may send a request down a socket purchase is closing (a 502)',
+    ),
+    mustExceed(
+      { name: 'SHUTDOWN_TIMEOUT_MS', ms: config.shutdownTimeoutMs },
+      {
+        name: 'SHUTDOWN_DELAY_MS + REQUEST_TIMEOUT_MS',
+        ms: config.shutdownDelayMs + config.requestTimeoutMs,
+      },
+      'after the readiness delay, a request that just arrived needs its whole deadline to finish',
+    ),
+  ]);
+  return config;
 }

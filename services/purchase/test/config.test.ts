@@ -11,7 +11,18 @@ describe('purchase config', () => {
       httpPort: 8080,
       opsPort: 9464,
       inventoryTarget: 'dns:///inventory:50051',
+      natsUrl: 'nats://nats:4222',
+      outboxPollIntervalMs: 500,
     });
+  });
+
+  it('refuses a NATS_URL that is not nats://', () => {
+    expect(() =>
+      readConfig({
+        DATABASE_URL: 'postgres://purchase:purchase@postgres:5432/purchase',
+        NATS_URL: 'http://nats:4222',
+      }),
+    ).toThrow(/NATS_URL: must be a URL with scheme nats/);
   });
 
   it('refuses to start with a bad inventory target, naming every bad variable at once', () => {
@@ -25,8 +36,43 @@ describe('purchase config', () => {
     expect((error as ConfigError).problems).toEqual([
       'DATABASE_URL: is required but not set',
       'HTTP_PORT: must be a whole number (got "eighty")',
-      'INVENTORY_TARGET: must look like dns:///host:port (got "inventory:50051")',
+      'INVENTORY_TARGET: must look like dns:///host:port or ipv4:10.0.0.1:50051,10.0.0.2:50051 (got "inventory:50051")',
       'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent (got "chatty")',
+    ]);
+  });
+
+  it('accepts a list of inventory addresses', () => {
+    const config = readConfig({
+      DATABASE_URL: 'postgres://purchase:purchase@postgres:5432/purchase',
+      INVENTORY_TARGET: 'ipv4:127.0.0.1:50051,127.0.0.1:50052',
+    });
+    expect(config.inventoryTarget).toBe('ipv4:127.0.0.1:50051,127.0.0.1:50052');
+  });
+
+  it('refuses settings that disagree, naming each pair and why', () => {
+    let error: unknown;
+    try {
+      readConfig({
+        DATABASE_URL: 'postgres://purchase:purchase@postgres:5432/purchase',
+        INVENTORY_KEEPALIVE_TIME_MS: '2000',
+        HTTP_KEEP_ALIVE_TIMEOUT_MS: '30000',
+        LOAD_BALANCER_IDLE_TIMEOUT_MS: '60000',
+        SHUTDOWN_TIMEOUT_MS: '4000',
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([
+      expect.stringMatching(
+        /^INVENTORY_KEEPALIVE_TIME_MS \(2000\) must be at least the server's minimum ping interval/,
+      ),
+      expect.stringMatching(
+        /^HTTP_KEEP_ALIVE_TIMEOUT_MS \(30000 ms\) must be longer than LOAD_BALANCER_IDLE_TIMEOUT_MS \(60000 ms\)/,
+      ),
+      expect.stringMatching(
+        /^SHUTDOWN_TIMEOUT_MS \(4000 ms\) must be longer than SHUTDOWN_DELAY_MS \+ REQUEST_TIMEOUT_MS \(7000 ms\)/,
+      ),
     ]);
   });
 });

@@ -58,5 +58,6 @@ export async function send(
     status: response.status,
     headers: response.headers,
     body: text ? JSON.parse(text) : undefined,
+    text,
   };
 }

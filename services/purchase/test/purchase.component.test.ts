@@ -1,10 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { StartedPostgreSqlContainer } from '@testcontainers/postgresql';
+import { connectBus, type Bus } from '@switchboard/bus';
+import { OrderConfirmed } from '@switchboard/contracts';
+import { createLogger, createMetricsRegistry } from '@switchboard/observability';
 import {
   createDatabase,
   databaseUrlInNetwork,
   startInventory,
+  startNats,
   startPostgres,
+  type StartedNats,
 } from '@switchboard/testing';
 import pg from 'pg';
 import {
@@ -18,43 +23,58 @@ import type { PurchaseApp } from '../src/app.js';
 import { send, startPurchase } from './purchase-app.js';
 
 // purchase runs in-process; inventory is the real service in its container; both databases
-// live on one real Postgres server.
+// live on one real Postgres server; events go through a real NATS with JetStream.
 let network: StartedNetwork;
 let postgres: StartedPostgreSqlContainer;
+let nats: StartedNats;
 let inventory: StartedTestContainer & { grpcTarget: string };
 let purchase: { app: PurchaseApp; baseUrl: string; opsUrl: string };
 let db: pg.Pool;
+let inventoryDb: pg.Pool;
+let bus: Bus;
 
 const PRODUCTS = [
   { sku: 'sku-mug', name: 'Mug', onHand: 100 },
   { sku: 'sku-cap', name: 'Cap', onHand: 3 },
   { sku: 'sku-poster', name: 'Poster', onHand: 50 },
   { sku: 'sku-pin', name: 'Pin', onHand: 100 },
+  { sku: 'sku-badge', name: 'Badge', onHand: 100 },
 ];
 
 beforeAll(async () => {
   network = await new Network().start();
-  postgres = await startPostgres({ network });
-  await createDatabase(postgres, 'inventory');
+  [postgres, nats] = await Promise.all([startPostgres({ network }), startNats({ network })]);
+  const inventoryDbUrl = await createDatabase(postgres, 'inventory');
   const purchaseDb = await createDatabase(postgres, 'purchase');
   inventory = await startInventory({
     network,
     databaseUrl: databaseUrlInNetwork('inventory'),
+    natsUrl: nats.urlInNetwork,
     products: PRODUCTS,
   });
   purchase = await startPurchase({
     DATABASE_URL: purchaseDb,
     INVENTORY_TARGET: inventory.grpcTarget,
+    NATS_URL: nats.url,
     DB_POOL_MAX: '20',
   });
   db = new pg.Pool({ connectionString: purchaseDb });
+  inventoryDb = new pg.Pool({ connectionString: inventoryDbUrl });
+  bus = await connectBus({
+    servers: nats.url,
+    name: 'purchase-test',
+    logger: createLogger({ service: 'purchase-test', level: 'silent' }),
+    registry: createMetricsRegistry({ service: 'purchase-test' }),
+  });
 }, 600_000);
 
 afterAll(async () => {
+  await bus?.drain();
   await db?.end();
+  await inventoryDb?.end();
   await purchase?.app.stop();
   await inventory?.stop();
-  await postgres?.stop();
+  await Promise.all([postgres?.stop(), nats?.stop()]);
   await network?.stop();
 });
 
@@ -66,6 +86,12 @@ const buy = (key: string | undefined, body: unknown) =>
   });
 const available = async (sku: string) =>
   (await send(`${purchase.baseUrl}/v1/stock/${sku}`)).body.available as number;
+const stockOf = async (sku: string) =>
+  (await send(`${purchase.baseUrl}/v1/stock/${sku}`)).body as {
+    onHand: number;
+    reserved: number;
+    available: number;
+  };
 const ordersFor = async (sku: string) =>
   Number((await db.query('SELECT count(*) FROM order_items WHERE sku = $1', [sku])).rows[0].count);
 
@@ -221,6 +247,112 @@ describe('under concurrent load', () => {
   });
 });
 
+describe('events', () => {
+  /** Every OrderConfirmed on ORDERS for the order, with the message id it was stored under. */
+  async function publishedEventsOf(orderId: string) {
+    const { state } = await bus.manager.streams.info('ORDERS');
+    const found = [];
+    for (let seq = state.first_seq; seq <= state.last_seq; seq++) {
+      const message = await bus.manager.streams.getMessage('ORDERS', { seq });
+      if (!message) continue;
+      const event = OrderConfirmed.decode(message.data);
+      if (event.orderId !== orderId) continue;
+      found.push({
+        event,
+        messageId: message.header.get('Nats-Msg-Id'),
+        type: message.header.get('Switchboard-Event-Type'),
+      });
+    }
+    return found;
+  }
+
+  it('a 201 publishes OrderConfirmed once, under its event id, and inventory then commits the stock', async () => {
+    const before = await stockOf('sku-badge');
+    const reply = await buy(randomUUID(), {
+      customerId: 'c-events',
+      items: [{ sku: 'sku-badge', quantity: 3 }],
+    });
+    expect(reply.status).toBe(201);
+    const { orderId } = reply.body as { orderId: string };
+
+    // The newest row is this order's: the tests of this file run one at a time.
+    const outbox = await db.query<{ event_id: string; subject: string }>(
+      'SELECT event_id, subject FROM outbox ORDER BY id DESC LIMIT 1',
+    );
+    const row = outbox.rows[0]!;
+    await expect
+      .poll(() => publishedEventsOf(orderId), { timeout: 10_000 })
+      .toEqual([
+        {
+          event: expect.objectContaining({
+            eventId: row.event_id,
+            orderId,
+            customerId: 'c-events',
+            items: [{ sku: 'sku-badge', quantity: 3 }],
+          }),
+          messageId: row.event_id,
+          type: 'switchboard.orders.v1.OrderConfirmed',
+        },
+      ]);
+    expect(row.subject).toBe('orders.events.confirmed');
+    await expect.poll(() => unpublishedOutboxRows(), { timeout: 10_000 }).toBe(0);
+    // inventory consumed it: the held units left the shelf.
+    await expect
+      .poll(() => stockOf('sku-badge'), { timeout: 10_000 })
+      .toMatchObject({ onHand: before.onHand - 3, reserved: before.reserved });
+  });
+
+  it('the ops port shows the outbox backlog and the relay counts', async () => {
+    await expect.poll(() => unpublishedOutboxRows(), { timeout: 10_000 }).toBe(0);
+    const metrics = await (await fetch(`${purchase.opsUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^outbox_pending_events\{[^}]*\} 0$/m);
+    expect(metrics).toMatch(/^outbox_oldest_pending_age_seconds\{[^}]*\} 0$/m);
+    expect(metrics).toMatch(/^outbox_published_total\{[^}]*\} [1-9]\d*$/m);
+    expect(metrics).toMatch(/^outbox_publish_failures_total\{[^}]*\} 0$/m);
+    expect(metrics).toMatch(/^nats_connection_up\{[^}]*connection="purchase"[^}]*\} 1$/m);
+  });
+
+  it('when the order cannot be stored after the stock was reserved, answers 500, releases the stock at once and publishes nothing', async () => {
+    // A real database fault, for one customer only: the order insert fails after Reserve.
+    await db.query(`
+      CREATE OR REPLACE FUNCTION refuse_doomed_orders() RETURNS trigger AS $$
+      BEGIN RAISE EXCEPTION 'the disk is full (test fault)'; END $$ LANGUAGE plpgsql;
+      DROP TRIGGER IF EXISTS refuse_doomed ON orders;
+      CREATE TRIGGER refuse_doomed BEFORE INSERT ON orders FOR EACH ROW
+        WHEN (NEW.customer_id = 'doomed') EXECUTE FUNCTION refuse_doomed_orders();
+    `);
+    const before = await stockOf('sku-mug');
+    const outboxBefore = await outboxRows();
+    try {
+      const reply = await buy(randomUUID(), {
+        customerId: 'doomed',
+        items: [{ sku: 'sku-mug', quantity: 4 }],
+      });
+
+      expect(reply.status).toBe(500);
+      expect(reply.body.error.code).toBe('INTERNAL');
+      // Released before the answer, not at the end of the reservation's TTL.
+      expect(await stockOf('sku-mug')).toMatchObject({ available: before.available });
+      const released = await inventoryDb.query(
+        `SELECT r.state FROM reservations r JOIN reservation_items i USING (order_id)
+         WHERE i.sku = 'sku-mug' AND i.quantity = 4`,
+      );
+      expect(released.rows).toEqual([{ state: 'RELEASED' }]);
+      expect(await outboxRows()).toBe(outboxBefore);
+      expect((await db.query(`SELECT 1 FROM orders WHERE customer_id = 'doomed'`)).rowCount).toBe(
+        0,
+      );
+    } finally {
+      await db.query('DROP TRIGGER refuse_doomed ON orders');
+    }
+  });
+});
+
+const outboxRows = async () =>
+  Number((await db.query('SELECT count(*) FROM outbox')).rows[0].count);
+const unpublishedOutboxRows = async () =>
+  Number((await db.query('SELECT count(*) FROM outbox WHERE published_at IS NULL')).rows[0].count);
+
 describe('reads', () => {
   it('GET /v1/stock lists every SKU; GET /v1/stock/:sku of an unknown SKU is 404', async () => {
     const list = await send(`${purchase.baseUrl}/v1/stock`);
@@ -254,6 +386,7 @@ describe('when inventory fails', () => {
     const orphan = await startPurchase({
       DATABASE_URL: await createDatabase(postgres, 'purchase_orphan'),
       INVENTORY_TARGET: 'dns:///127.0.0.1:1',
+      NATS_URL: nats.url,
     });
     try {
       const started = performance.now();
@@ -272,10 +405,48 @@ describe('when inventory fails', () => {
     }
   });
 
+  it('opens the circuit after repeated failures, refuses later purchases without a call, and turns not ready but stays live', async () => {
+    const orphan = await startPurchase({
+      DATABASE_URL: await createDatabase(postgres, 'purchase_circuit'),
+      INVENTORY_TARGET: 'dns:///127.0.0.1:1',
+      NATS_URL: nats.url,
+    });
+    const buyHere = () =>
+      send(`${orphan.baseUrl}/v1/purchases`, {
+        method: 'POST',
+        headers: { 'idempotency-key': randomUUID() },
+        body: { customerId: 'c-11', items: [{ sku: 'sku-mug', quantity: 1 }] },
+      });
+    try {
+      const replies = [];
+      for (let i = 0; i < 8; i++) replies.push(await buyHere());
+
+      expect(replies.map((reply) => reply.status)).toEqual(Array(8).fill(503));
+      expect(replies.at(-1)?.body.error.message).toBe(
+        'inventory: circuit open after repeated failures',
+      );
+      const metrics = await (await fetch(`${orphan.opsUrl}/metrics`)).text();
+      expect(metrics).toMatch(/circuit_breaker_state\{breaker="inventory",state="open"[^}]*\} 1/);
+      expect(metrics).toMatch(
+        /circuit_breaker_rejected_calls_total\{breaker="inventory"[^}]*\} [1-9]/,
+      );
+      // Readiness names the critical peer that is down; liveness depends on nothing.
+      const ready = await send(`${orphan.opsUrl}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(ready.body.checks).toContainEqual(
+        expect.objectContaining({ name: 'inventory', ok: false }),
+      );
+      expect((await send(`${orphan.opsUrl}/livez`)).status).toBe(200);
+    } finally {
+      await orphan.app.stop();
+    }
+  });
+
   it('answers 504 at the deadline when inventory hangs, and the same key succeeds once it is back', async () => {
     const impatient = await startPurchase({
       DATABASE_URL: await createDatabase(postgres, 'purchase_impatient'),
       INVENTORY_TARGET: inventory.grpcTarget,
+      NATS_URL: nats.url,
       REQUEST_TIMEOUT_MS: '1000',
     });
     const buyHere = (key: string, body: unknown) =>

@@ -178,6 +178,22 @@ describe('when inventory is down', () => {
       expect(headers.get('retry-after')).not.toBeNull();
       // Fail fast: well inside purchase's 5 s request deadline, not by waiting it out.
       expect(elapsedMs).toBeLessThan(2_500);
+
+      // Once failures are most of the breaker's window (10 s, here full of the earlier tests'
+      // successes), the circuit opens: purchase stops calling inventory and answers 503
+      // without touching the network (the exact latency is for benchmarks).
+      const statuses = new Set<number>();
+      await expect
+        .poll(
+          async () => {
+            const reply = await api.purchase(order(sku, 1), newKey());
+            statuses.add(reply.status);
+            return reply.body.error?.message;
+          },
+          { timeout: 20_000, interval: 200 },
+        )
+        .toBe('inventory: circuit open after repeated failures');
+      expect([...statuses]).toEqual([503]);
     } finally {
       await system.startService('inventory');
     }
@@ -189,5 +205,109 @@ describe('when inventory is down', () => {
         interval: 500,
       })
       .toBe(201);
+  });
+});
+
+describe('when NATS stops in the middle of a purchase burst and starts again', () => {
+  it('commits every 201 order exactly once, drains both outboxes, and stock ends at initial minus committed', async () => {
+    const sku = 'sku-tote-bag'; // seeded with 200; the other tests here never buy it
+    const count = async (database: string, sql: string) => Number(await system.psql(database, sql));
+    const stock = async () => {
+      const row = await system.psql(
+        'inventory',
+        `SELECT on_hand || ',' || reserved FROM stock WHERE sku = '${sku}'`,
+      );
+      const [onHand, reserved] = row.split(',').map(Number);
+      return { onHand, reserved };
+    };
+    const initial = await stock();
+    expect(initial.reserved).toBe(0);
+    const statuses: number[] = [];
+    const orderIds: string[] = [];
+    const buy = async () => {
+      const { status, body } = await api.purchase(order(sku, 1), newKey());
+      statuses.push(status);
+      if (status === 201) orderIds.push(body.orderId);
+    };
+    /** Buys `n`, `width` at a time. */
+    const burst = async (n: number, width = 10) => {
+      for (let i = 0; i < n; i += width) {
+        await Promise.all(Array.from({ length: Math.min(width, n - i) }, buy));
+      }
+    };
+
+    // 200 purchases: NATS is stopped while the first 100 run, stays down for the next 50,
+    // and comes back while the last 50 run. Purchases never wait for NATS (the outbox does).
+    const firstHalf = burst(100);
+    await expect
+      .poll(() => statuses.length, { timeout: 30_000, interval: 10 })
+      .toBeGreaterThanOrEqual(50);
+    await system.stopService('nats');
+    await firstHalf;
+    await burst(50);
+    // The orders of the outage are stored and answered; their events wait in the outbox.
+    expect(
+      await count('purchase', 'SELECT count(*) FROM outbox WHERE published_at IS NULL'),
+    ).toBeGreaterThanOrEqual(50);
+    await Promise.all([system.startService('nats'), burst(50)]);
+
+    const counts: Record<number, number> = {};
+    for (const status of statuses) counts[status] = (counts[status] ?? 0) + 1;
+    expect(counts).toEqual({ 201: 200 });
+
+    // Both relays publish what waited; inventory commits every confirmed order once.
+    await expect
+      .poll(() => count('purchase', 'SELECT count(*) FROM outbox WHERE published_at IS NULL'), {
+        timeout: 60_000,
+        interval: 500,
+      })
+      .toBe(0);
+    const ids = orderIds.map((id) => `'${id}'`).join(',');
+    await expect
+      .poll(
+        () =>
+          count(
+            'inventory',
+            `SELECT count(*) FROM reservations WHERE state = 'COMMITTED' AND order_id IN (${ids})`,
+          ),
+        { timeout: 60_000, interval: 500 },
+      )
+      .toBe(200);
+    await expect
+      .poll(() => count('inventory', 'SELECT count(*) FROM outbox WHERE published_at IS NULL'), {
+        timeout: 60_000,
+        interval: 500,
+      })
+      .toBe(0);
+    expect(await stock()).toEqual({ onHand: initial.onHand! - 200, reserved: 0 });
+
+    // Across the whole run, one event per order, each stored once by JetStream and applied
+    // once by inventory (its inbox), and one committed reservation per order.
+    const orders = await count('purchase', 'SELECT count(*) FROM orders');
+    expect(await count('purchase', 'SELECT count(*) FROM outbox')).toBe(orders);
+    await expect.poll(() => system.streamMessages('ORDERS'), { timeout: 30_000 }).toBe(orders);
+    await expect
+      .poll(
+        () => count('inventory', `SELECT count(*) FROM inbox WHERE consumer = 'inventory-orders'`),
+        {
+          timeout: 60_000,
+          interval: 500,
+        },
+      )
+      .toBe(orders);
+    expect(
+      await count('inventory', `SELECT count(*) FROM reservations WHERE state = 'COMMITTED'`),
+    ).toBe(orders);
+  });
+});
+
+describe('Prometheus', () => {
+  it('scrapes the ops port of every service: every target is up', async () => {
+    const targets = async () =>
+      (await system.prometheusQuery('up')).map(({ metric, value }) => `${metric.job}=${value}`);
+    // The first scrape comes within one scrape interval (5 s) of the start.
+    await expect
+      .poll(async () => (await targets()).sort(), { timeout: 60_000, interval: 1_000 })
+      .toEqual(['inventory=1', 'prometheus=1', 'purchase=1']);
   });
 });

@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import { STOCK_CHANGED, encodeEvent, type EncodedEvent } from '@switchboard/bus';
+import { recordInboxMessage, writeOutboxEvents } from '@switchboard/outbox';
 import type pg from 'pg';
 import type { InventoryRepository } from '../domain/inventory.js';
 import { reservationNotFound } from '../domain/inventory-errors.js';
@@ -5,11 +8,19 @@ import {
   answerRepeatedReserve,
   bySku,
   checkAvailability,
+  commitAction,
   releaseAction,
   sortItems,
   type StockLevel,
 } from '../domain/stock-rules.js';
-import type { Item, Reservation, ReservationState, Stock, WorkOptions } from '../domain/types.js';
+import type {
+  CommitOutcome,
+  Item,
+  Reservation,
+  ReservationState,
+  Stock,
+  WorkOptions,
+} from '../domain/types.js';
 
 interface ReservationRow {
   order_id: string;
@@ -29,12 +40,21 @@ const STOCK_COLUMNS = 'stock.sku, products.name, stock.on_hand, stock.reserved';
 /**
  * The inventory in Postgres. Every change is one transaction that first locks what it checks:
  * the stock rows of an order, always in SKU order, so two orders over the same SKUs queue
- * behind each other instead of deadlocking, and no two can sell the same unit.
+ * behind each other instead of deadlocking, and no two can sell the same unit. A change of
+ * stock writes its StockChanged events to the outbox in the same transaction.
  */
-export function createInventoryRepository(pool: pg.Pool): InventoryRepository {
+export function createInventoryRepository(
+  pool: pg.Pool,
+  {
+    onOutboxWritten,
+  }: {
+    /** Called after a commit that wrote outbox rows, so the relay publishes them at once. */
+    onOutboxWritten?: () => void;
+  } = {},
+): InventoryRepository {
   async function inTransaction<T>(
     options: WorkOptions | undefined,
-    work: (client: pg.PoolClient) => Promise<T>,
+    work: (client: pg.PoolClient, events: EncodedEvent[]) => Promise<T>,
   ): Promise<T> {
     // Under load a call may wait for a connection longer than its caller waits for it.
     options?.signal?.throwIfAborted();
@@ -44,11 +64,15 @@ export function createInventoryRepository(pool: pg.Pool): InventoryRepository {
       options?.signal?.throwIfAborted();
       await client.query('BEGIN');
       try {
-        const result = await work(client);
+        const events: EncodedEvent[] = [];
+        const result = await work(client, events);
         // A caller who gave up meanwhile (say, while we waited for a row lock) was told the
         // call failed: roll back rather than hold stock for it.
         options?.signal?.throwIfAborted();
+        // The transactional outbox: the events commit with the change or not at all.
+        await writeOutboxEvents(client, events);
         await client.query('COMMIT');
+        if (events.length > 0) onOutboxWritten?.();
         return result;
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {
@@ -75,7 +99,7 @@ export function createInventoryRepository(pool: pg.Pool): InventoryRepository {
   return {
     reserve(command, options) {
       const { orderId, items, ttlSeconds } = command;
-      return inTransaction(options, async (client) => {
+      return inTransaction(options, async (client, events) => {
         // Claims the order id first: a concurrent Reserve of the same order waits here on
         // the key until this transaction ends, then finds the stored reservation.
         const inserted = await client.query<ReservationRow>(
@@ -95,12 +119,7 @@ export function createInventoryRepository(pool: pg.Pool): InventoryRepository {
         const skus = items.map(({ sku }) => sku);
         const levels = await lockStock(client, skus);
         checkAvailability(items, levels);
-        await client.query(
-          `UPDATE stock SET reserved = stock.reserved + item.quantity, updated_at = now()
-           FROM unnest($1::text[], $2::int[]) AS item(sku, quantity)
-           WHERE stock.sku = item.sku`,
-          [skus, items.map(({ quantity }) => quantity)],
-        );
+        events.push(...(await changeStock(client, items, { reserved: +1, onHand: 0 })));
         await client.query(
           `INSERT INTO reservation_items (order_id, sku, quantity)
            SELECT $1, item.sku, item.quantity FROM unnest($2::text[], $3::int[]) AS item(sku, quantity)`,
@@ -111,25 +130,85 @@ export function createInventoryRepository(pool: pg.Pool): InventoryRepository {
     },
 
     release(orderId, options) {
-      return inTransaction(options, async (client) => {
+      return inTransaction(options, async (client, events) => {
         // The row lock makes a concurrent Release (or a commit) of the same order wait.
         const stored = await readReservation(client, orderId, { lock: true });
         if (!stored) throw reservationNotFound(orderId);
         if (releaseAction(stored) === 'unchanged') return stored;
 
-        const skus = stored.items.map(({ sku }) => sku);
-        await lockStock(client, skus);
-        await client.query(
-          `UPDATE stock SET reserved = stock.reserved - item.quantity, updated_at = now()
-           FROM unnest($1::text[], $2::int[]) AS item(sku, quantity)
-           WHERE stock.sku = item.sku`,
-          [skus, stored.items.map(({ quantity }) => quantity)],
+        await lockStock(
+          client,
+          stored.items.map(({ sku }) => sku),
         );
+        events.push(...(await changeStock(client, stored.items, { reserved: -1, onHand: 0 })));
         await client.query(
           `UPDATE reservations SET state = 'RELEASED', updated_at = now() WHERE order_id = $1`,
           [orderId],
         );
         return { ...stored, state: 'RELEASED' };
+      });
+    },
+
+    commit(orderId, message) {
+      return inTransaction<CommitOutcome>(undefined, async (client, events) => {
+        // The inbox first: a message delivered again stops here. While its first delivery is
+        // still in its transaction, a second one waits here on the key, then stops.
+        if (!(await recordInboxMessage(client, message.consumer, message.id))) {
+          return { kind: 'duplicate-message' };
+        }
+        // The row lock makes a concurrent Release, expiry or commit of the order wait.
+        const stored = await readReservation(client, orderId, { lock: true });
+        if (!stored) throw reservationNotFound(orderId);
+        const action = commitAction(stored);
+        if (action === 'unchanged') return { kind: 'already-committed', reservation: stored };
+
+        const levels = await lockStock(
+          client,
+          stored.items.map(({ sku }) => sku),
+        );
+        if (action === 'take-again') checkAvailability(stored.items, levels);
+        const reserved = action === 'take-held' ? -1 : 0;
+        events.push(...(await changeStock(client, stored.items, { reserved, onHand: -1 })));
+        await client.query(
+          `UPDATE reservations SET state = 'COMMITTED', updated_at = now() WHERE order_id = $1`,
+          [orderId],
+        );
+        return { kind: 'committed', reservation: { ...stored, state: 'COMMITTED' } };
+      });
+    },
+
+    releaseExpired(limit) {
+      return inTransaction(undefined, async (client, events) => {
+        // SKIP LOCKED: replicas sweeping at the same time take different reservations, and a
+        // reservation being committed or released right now is left to that transaction.
+        const expired = await client.query<{ order_id: string }>(
+          `SELECT order_id FROM reservations
+           WHERE state = 'RESERVED' AND expires_at <= now()
+           ORDER BY expires_at
+           LIMIT $1
+           FOR UPDATE SKIP LOCKED`,
+          [limit],
+        );
+        const orderIds = expired.rows.map((row) => row.order_id);
+        if (orderIds.length === 0) return 0;
+
+        const held = await client.query<Item>(
+          `SELECT sku, sum(quantity)::int AS quantity FROM reservation_items
+           WHERE order_id = ANY($1::text[])
+           GROUP BY sku`,
+          [orderIds],
+        );
+        await lockStock(
+          client,
+          held.rows.map(({ sku }) => sku),
+        );
+        events.push(...(await changeStock(client, held.rows, { reserved: -1, onHand: 0 })));
+        await client.query(
+          `UPDATE reservations SET state = 'RELEASED', updated_at = now()
+           WHERE order_id = ANY($1::text[])`,
+          [orderIds],
+        );
+        return orderIds.length;
       });
     },
 
@@ -177,6 +256,44 @@ export function createInventoryRepository(pool: pg.Pool): InventoryRepository {
       });
     },
   };
+}
+
+/**
+ * Moves the stock of the items, whose rows the transaction has locked (lockStock): `reserved`
+ * and `on_hand` change by the quantity times the given sign. Returns the StockChanged event
+ * of each SKU, with its levels after the change.
+ */
+async function changeStock(
+  client: pg.PoolClient,
+  items: Item[],
+  sign: { reserved: -1 | 0 | 1; onHand: -1 | 0 },
+): Promise<EncodedEvent[]> {
+  const changed = await client.query<{ sku: string; on_hand: number; reserved: number }>(
+    `UPDATE stock
+     SET reserved = stock.reserved + $3::int * item.quantity,
+         on_hand = stock.on_hand + $4::int * item.quantity,
+         updated_at = now()
+     FROM unnest($1::text[], $2::int[]) AS item(sku, quantity)
+     WHERE stock.sku = item.sku
+     RETURNING stock.sku, stock.on_hand, stock.reserved`,
+    [
+      items.map(({ sku }) => sku),
+      items.map(({ quantity }) => quantity),
+      sign.reserved,
+      sign.onHand,
+    ],
+  );
+  const occurredAt = new Date();
+  return changed.rows.toSorted(bySku).map((row) =>
+    encodeEvent(STOCK_CHANGED, {
+      eventId: randomUUID(),
+      occurredAt,
+      sku: row.sku,
+      onHand: row.on_hand,
+      reserved: row.reserved,
+      available: row.on_hand - row.reserved,
+    }),
+  );
 }
 
 /** Locks the stock rows of the SKUs in SKU order (the order every transaction uses). */

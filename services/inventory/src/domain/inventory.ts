@@ -2,6 +2,8 @@ import { stockNotFound } from './inventory-errors.js';
 import { requireNonEmpty, validateReserve } from './request-validation.js';
 import { decodePageToken, encodePageToken, resolvePageSize } from './stock-paging.js';
 import type {
+  CommitOutcome,
+  InboxMessage,
   Product,
   Reservation,
   ReserveCommand,
@@ -26,6 +28,13 @@ export interface InventoryRepository {
   ): Promise<Stock[]>;
   /** Adds new products with their stock; renames known ones but never touches their stock. */
   seedProducts(products: Product[]): Promise<void>;
+  /**
+   * Commits the order's reservation (stock-rules.ts commitAction) and records the message
+   * that asked for it, in one transaction; a message recorded before changes nothing.
+   */
+  commit(orderId: string, message: InboxMessage): Promise<CommitOutcome>;
+  /** Releases up to `limit` RESERVED reservations past their expiry; returns how many. */
+  releaseExpired(limit: number): Promise<number>;
 }
 
 /** The inventory's use cases, the same for every transport that serves them. */
@@ -37,6 +46,10 @@ export interface Inventory {
     query: { pageSize: number; pageToken: string },
     options?: WorkOptions,
   ): Promise<StockPage>;
+  /** The order was confirmed (OrderConfirmed): its held stock leaves the shelf, once. */
+  commit(orderId: string, message: InboxMessage): Promise<CommitOutcome>;
+  /** Gives back the stock of reservations whose order was not confirmed within their TTL. */
+  releaseExpired(limit: number): Promise<number>;
 }
 
 export function createInventory(repository: InventoryRepository): Inventory {
@@ -47,6 +60,14 @@ export function createInventory(repository: InventoryRepository): Inventory {
 
     release(orderId, options) {
       return repository.release(requireNonEmpty('Release request', 'order_id', orderId), options);
+    },
+
+    commit(orderId, message) {
+      return repository.commit(requireNonEmpty('OrderConfirmed', 'order_id', orderId), message);
+    },
+
+    releaseExpired(limit) {
+      return repository.releaseExpired(limit);
     },
 
     async getStock(sku, options) {

@@ -67,3 +67,23 @@ export function releaseAction(reservation: Reservation): 'give-back' | 'unchange
       throw reservationAlreadyCommitted(reservation.orderId);
   }
 }
+
+/**
+ * What committing an order's reservation (its OrderConfirmed arrived) does to the stock:
+ * - RESERVED: the held units leave the shelf (reserved and on hand both drop);
+ * - COMMITTED: nothing, it was committed before (the event came twice);
+ * - RELEASED: the hold ran out before the confirmation came (its TTL passed, say during a
+ *   long broker outage), yet the customer has an order: take the units again from what is
+ *   available, if there are enough, else fail the commit (INSUFFICIENT_STOCK). Nothing is
+ *   ever oversold.
+ */
+export function commitAction(reservation: Reservation): 'take-held' | 'take-again' | 'unchanged' {
+  switch (reservation.state) {
+    case 'RESERVED':
+      return 'take-held';
+    case 'COMMITTED':
+      return 'unchanged';
+    case 'RELEASED':
+      return 'take-again';
+  }
+}

@@ -48,3 +48,20 @@ export interface StockPage {
 export interface WorkOptions {
   signal?: AbortSignal;
 }
+
+/**
+ * A message that asks for a change, recorded with the change so that a second delivery of
+ * the same message changes nothing (the inbox).
+ */
+export interface InboxMessage {
+  /** Who consumes it (the durable consumer's name). */
+  consumer: string;
+  /** The message's id: the event id, which is also its Nats-Msg-Id. */
+  id: string;
+}
+
+/** What a commit did: the first delivery commits; any later one finds it done. */
+export type CommitOutcome =
+  | { kind: 'committed'; reservation: Reservation }
+  | { kind: 'already-committed'; reservation: Reservation }
+  | { kind: 'duplicate-message' };

@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,11 +14,15 @@ import {
   failureOf,
   freshDatabase,
   inSeconds,
+  natsOfThisFile,
   startInventoryApp,
   type PostgresContainer,
 } from '../support/inventory-under-test.js';
 
 const SHIPPED_SEED_FILE = fileURLToPath(new URL('../../seed/products.json', import.meta.url));
+const MIGRATION_FILES = readdirSync(
+  fileURLToPath(new URL('../../migrations/', import.meta.url)),
+).length;
 
 let container: PostgresContainer;
 let scratch: string;
@@ -154,7 +159,7 @@ describe('seeding', () => {
       expect(answers[0]).toEqual(answers[1]);
       expect(answers[0]?.stock).toMatchObject({ onHand: 200, reserved: 0 });
       const migrations = await pool.query('SELECT name FROM pgmigrations');
-      expect(migrations.rowCount).toBe(1);
+      expect(migrations.rowCount).toBe(MIGRATION_FILES);
     } finally {
       await Promise.all(replicas.map((replica) => replica[Symbol.asyncDispose]()));
       await pool.end();
@@ -174,7 +179,15 @@ describe('ops port', () => {
 
     expect(live.status).toBe(200);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({ checks: [{ name: 'database', ok: true }] });
+    // grpc.health.v1 says the same as /readyz.
+    await expect(inventory.client.checkHealth(inSeconds(2))).resolves.toBeUndefined();
+    expect(await ready.json()).toMatchObject({
+      checks: [
+        { name: 'database', ok: true },
+        // Shown, not deciding readiness: the gRPC API works without NATS.
+        { name: 'nats', ok: true, critical: false },
+      ],
+    });
     expect(metrics).toMatch(
       /grpc_server_handled_total\{[^}]*grpc_method="GetStock",grpc_code="OK"[^}]*\} 1/,
     );
@@ -192,10 +205,12 @@ describe('stop', () => {
 
     const stopping = inventory.app.stop();
     const ready = await fetch(`${inventory.opsUrl}/readyz`);
+    const health = await failureOf(inventory.client.checkHealth(inSeconds(2)));
     const during = await inventory.client.getStock({ sku: 'sku-red-mug' }, inSeconds(5));
     const result = await stopping;
 
     expect(ready.status).toBe(503);
+    expect(health).toMatchObject({ code: 'UNAVAILABLE', message: 'inventory: NOT_SERVING' });
     expect(during.stock?.sku).toBe('sku-red-mug');
     expect(result).toEqual({ clean: true, timedOut: false, failed: [] });
     await expect(fetch(`${inventory.opsUrl}/livez`)).rejects.toThrow();
@@ -214,6 +229,7 @@ describe('stop', () => {
     const app = createApp({
       config: readConfig({
         DATABASE_URL: url,
+        NATS_URL: (await natsOfThisFile()).url,
         GRPC_HOST: '127.0.0.1',
         GRPC_PORT: String(takenPort),
         OPS_HOST: '127.0.0.1',

@@ -3,9 +3,15 @@ import type { Env } from '@switchboard/config';
 import { InventoryServiceService } from '@switchboard/contracts';
 import { createGrpcClient, type GrpcClient } from '@switchboard/grpc';
 import { createLogger, createMetricsRegistry } from '@switchboard/observability';
-import { createDatabase, type startPostgres } from '@switchboard/testing';
+import {
+  createDatabase,
+  startNats,
+  type StartedNats,
+  type startPostgres,
+} from '@switchboard/testing';
 import pg from 'pg';
 import type { Registry } from 'prom-client';
+import { afterAll } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
 import { readConfig } from '../../src/config.js';
 
@@ -20,6 +26,18 @@ export interface InventoryUnderTest extends AsyncDisposable {
   opsUrl: string;
 }
 
+// Every app needs NATS; a test file that does not care gets one NATS container, started on
+// first use and stopped after the file (vitest evaluates this module once per test file).
+let sharedNats: Promise<StartedNats> | undefined;
+/** The test file's NATS container. */
+export function natsOfThisFile(): Promise<StartedNats> {
+  sharedNats ??= startNats();
+  return sharedNats;
+}
+afterAll(async () => {
+  await (await sharedNats)?.stop();
+});
+
 /**
  * Builds the app as main.ts does, from environment variables, on free ports of 127.0.0.1,
  * and a gRPC client for it. `await using` stops both.
@@ -30,6 +48,7 @@ export async function startInventoryApp(
 ): Promise<InventoryUnderTest> {
   const config = readConfig({
     DATABASE_URL: databaseUrl,
+    NATS_URL: env.NATS_URL ?? (await natsOfThisFile()).url,
     GRPC_HOST: '127.0.0.1',
     GRPC_PORT: '0',
     OPS_HOST: '127.0.0.1',

@@ -15,7 +15,21 @@ describe('readConfig', () => {
       shutdownTimeoutMs: 10_000,
       shutdownDelayMs: 1_000,
       dbPoolMax: 10,
+      natsUrl: 'nats://nats:4222',
+      consumerMaxDeliveries: 5,
+      consumerRetryDelayMs: 1_000,
+      reservationSweepIntervalMs: 5_000,
+      outboxPollIntervalMs: 500,
     });
+  });
+
+  it('refuses a NATS_URL that is not nats://', () => {
+    expect(() =>
+      readConfig({
+        DATABASE_URL: 'postgres://u:p@db:5432/inventory',
+        NATS_URL: 'http://nats:4222',
+      }),
+    ).toThrow(/NATS_URL: must be a URL with scheme nats/);
   });
 
   it('reports every bad variable at once', () => {

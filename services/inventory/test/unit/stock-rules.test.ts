@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { checkAvailability, releaseAction, sameItems } from '../../src/domain/stock-rules.js';
+import {
+  checkAvailability,
+  commitAction,
+  releaseAction,
+  sameItems,
+} from '../../src/domain/stock-rules.js';
 import type { Reservation } from '../../src/domain/types.js';
 
 const stock = new Map([
@@ -85,5 +90,20 @@ describe('releaseAction', () => {
         details: { orderId: 'o-1', state: 'COMMITTED' },
       }),
     );
+  });
+});
+
+describe('commitAction', () => {
+  const reservation = (state: Reservation['state']): Reservation => ({
+    orderId: 'o-1',
+    items: [],
+    state,
+    expiresAt: new Date(),
+  });
+
+  it('takes the held units of a reservation, nothing twice, and takes a released one again', () => {
+    expect(commitAction(reservation('RESERVED'))).toBe('take-held');
+    expect(commitAction(reservation('COMMITTED'))).toBe('unchanged');
+    expect(commitAction(reservation('RELEASED'))).toBe('take-again');
   });
 });

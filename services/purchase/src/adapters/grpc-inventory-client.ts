@@ -1,6 +1,7 @@
 import { InventoryServiceService, ReservationState, type Stock } from '@switchboard/contracts';
 import { AppError } from '@switchboard/errors';
-import { createGrpcClient } from '@switchboard/grpc';
+import { createGrpcClient, type MethodPolicies } from '@switchboard/grpc';
+import type { Logger } from '@switchboard/observability';
 import type { Registry } from 'prom-client';
 import type {
   InventoryClient,
@@ -8,11 +9,32 @@ import type {
   StockLevel,
 } from '../domain/inventory-client.js';
 
+/**
+ * How purchase calls each method. All four are safe to retry: Reserve and Release are
+ * idempotent by order id, the others only read. Only Release waits for a connection: it gives
+ * stock back after a failure, where riding out a reconnect beats leaving the stock held until
+ * its TTL; everything a user waits for fails fast instead.
+ */
+export const INVENTORY_METHODS: MethodPolicies<typeof InventoryServiceService> = {
+  reserve: { idempotent: true },
+  release: { idempotent: true, waitForReady: true },
+  getStock: { idempotent: true },
+  listStock: { idempotent: true },
+};
+
 /** The InventoryClient over gRPC: one channel to the target, shared by every request. */
-export function createGrpcInventoryClient(target: string, registry: Registry): InventoryClient {
-  const grpc = createGrpcClient(InventoryServiceService, target, {
-    registry,
+export function createGrpcInventoryClient(options: {
+  target: string;
+  registry: Registry;
+  logger: Logger;
+  keepaliveTimeMs: number;
+}): InventoryClient {
+  const grpc = createGrpcClient(InventoryServiceService, options.target, {
+    registry: options.registry,
+    logger: options.logger,
     peerName: 'inventory',
+    methods: INVENTORY_METHODS,
+    channelOptions: { 'grpc.keepalive_time_ms': options.keepaliveTimeMs },
   });
   return {
     async reserve(orderId, items, ttlSeconds, options) {
@@ -30,6 +52,7 @@ export function createGrpcInventoryClient(target: string, registry: Registry): I
       const response = await grpc.listStock(page, options);
       return { stock: response.stock.map(toStockLevel), nextPageToken: response.nextPageToken };
     },
+    checkHealth: (options) => grpc.checkHealth(options),
     close: () => grpc.close(),
   };
 }

@@ -1,8 +1,16 @@
+import { writeOutboxEvents } from '@switchboard/outbox';
 import type pg from 'pg';
 import type { Order, OrderItem, PurchaseOutcome } from '../domain/order.js';
 import type { KeyClaim, OrderStore } from '../domain/order-store.js';
+import { orderConfirmedEvent } from './order-events.js';
 
-export function createPostgresOrderStore(pool: pg.Pool): OrderStore {
+export function createPostgresOrderStore(
+  pool: pg.Pool,
+  options: {
+    /** Called after a commit that wrote outbox rows, so the relay publishes them at once. */
+    onOutboxWritten?: () => void;
+  } = {},
+): OrderStore {
   return {
     async claimKey(key, fingerprint, newOrderId, lockMs) {
       // A few rounds at most: the row we lost to can be released between our two statements.
@@ -42,7 +50,7 @@ export function createPostgresOrderStore(pool: pg.Pool): OrderStore {
       try {
         await client.query('BEGIN');
         // ON CONFLICT: a request that took over an expired key may store the same order.
-        await client.query(
+        const inserted = await client.query(
           `INSERT INTO orders (id, customer_id, status, created_at) VALUES ($1, $2, $3, $4)
            ON CONFLICT (id) DO NOTHING`,
           [order.orderId, order.customerId, order.status, order.createdAt],
@@ -57,8 +65,13 @@ export function createPostgresOrderStore(pool: pg.Pool): OrderStore {
             order.items.map((item) => item.quantity),
           ],
         );
+        // The transactional outbox: the order's event commits with the order or not at all.
+        // An order stored before already has its event.
+        const written = inserted.rowCount === 1;
+        if (written) await writeOutboxEvents(client, [orderConfirmedEvent(order)]);
         await completeKey(client, key, order.orderId, { ok: true, order });
         await client.query('COMMIT');
+        if (written) options.onOutboxWritten?.();
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {});
         throw error;

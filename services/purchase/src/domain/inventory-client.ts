@@ -38,5 +38,7 @@ export interface InventoryClient {
     page: { pageSize: number; pageToken: string },
     options: CallOptions,
   ): Promise<{ stock: StockLevel[]; nextPageToken: string }>;
+  /** Resolves when inventory says it can serve (its readiness); for purchase's own /readyz. */
+  checkHealth(options: CallOptions): Promise<void>;
   close(): void;
 }

@@ -16,10 +16,25 @@ export interface ComposeSystem {
   psql(database: string, sql: string): Promise<string>;
   /** `docker stop` of one service's container: a peer that is gone, not one that is slow. */
   stopService(service: string): Promise<void>;
-  /** `docker start` of a stopped service; resolves once its healthcheck passes again. */
+  /**
+   * `docker start` of a stopped service; resolves once its healthcheck passes again, or, for
+   * a service without one (nats), once it runs.
+   */
   startService(service: string): Promise<void>;
+  /** Messages a JetStream stream holds, from NATS monitoring (asked from inside the network). */
+  streamMessages(stream: string): Promise<number>;
+  /**
+   * An instant PromQL query to the compose Prometheus, run with the promtool inside its
+   * container (its port is not published).
+   */
+  prometheusQuery(query: string): Promise<PrometheusSample[]>;
   /** `compose down -v`: containers, network and volumes go. */
   down(): Promise<void>;
+}
+
+export interface PrometheusSample {
+  metric: Record<string, string>;
+  value: number;
 }
 
 type ComposeFlavour = 'v2' | 'v1';
@@ -59,6 +74,10 @@ export async function startComposeSystem(): Promise<ComposeSystem> {
     .withEnvironment({ PURCHASE_PUBLIC_PORT: '0' })
     // nats runs FROM scratch, with no shell for a healthcheck; the others have healthchecks.
     .withWaitStrategy(containerName('nats'), Wait.forLogMessage('Server is ready'))
+    .withWaitStrategy(
+      containerName('prometheus'),
+      Wait.forLogMessage('Server is ready to receive web requests'),
+    )
     .withStartupTimeout(120_000);
   if (flavour === 'v1') {
     compose = compose.withClientOptions({
@@ -93,10 +112,45 @@ export async function startComposeSystem(): Promise<ComposeSystem> {
       const deadline = Date.now() + 60_000;
       for (;;) {
         const { State } = await client.container.inspect(container);
-        if (State.Health?.Status === 'healthy') return;
+        if (State.Health ? State.Health.Status === 'healthy' : State.Running) return;
         if (Date.now() > deadline) throw new Error(`${service} is not healthy after a restart`);
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
+    },
+
+    async streamMessages(stream) {
+      // The nats image has no shell or curl, and its monitoring port is not published: ask
+      // from purchase's container, with the Node.js it runs on.
+      const script = `fetch('http://nats:8222/jsz?streams=true').then((r) => r.text()).then((t) => process.stdout.write(t))`;
+      const purchase = environment.getContainer(containerName('purchase'));
+      const result = await purchase.exec(['node', '-e', script]);
+      if (result.exitCode !== 0) throw new Error(`NATS monitoring failed: ${result.stderr}`);
+      const jsz = JSON.parse(result.stdout) as {
+        account_details?: { stream_detail?: { name: string; state: { messages: number } }[] }[];
+      };
+      const streams = (jsz.account_details ?? []).flatMap((account) => account.stream_detail ?? []);
+      const found = streams.find((candidate) => candidate.name === stream);
+      if (!found) throw new Error(`NATS has no stream ${stream}`);
+      return found.state.messages;
+    },
+
+    async prometheusQuery(query) {
+      const prometheus = environment.getContainer(containerName('prometheus'));
+      const result = await prometheus.exec([
+        '/bin/promtool',
+        'query',
+        'instant',
+        '-o',
+        'json',
+        'http://localhost:9090',
+        query,
+      ]);
+      if (result.exitCode !== 0) throw new Error(`promtool query failed: ${result.output}`);
+      const vector = JSON.parse(result.stdout) as {
+        metric: Record<string, string>;
+        value: [number, string];
+      }[];
+      return vector.map(({ metric, value }) => ({ metric, value: Number(value[1]) }));
     },
 
     async down() {

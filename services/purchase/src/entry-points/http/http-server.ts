@@ -1,4 +1,4 @@
-import { registerHttpMetrics } from '@switchboard/observability';
+import { closeConnectionsWhenClosing, registerHttpMetrics } from '@switchboard/observability';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '@switchboard/observability';
 import type { Registry } from 'prom-client';
@@ -15,6 +15,8 @@ export function createHttpServer(deps: {
   purchases: PurchaseService;
   inventory: InventoryClient;
   requestTimeoutMs: number;
+  /** Longer than the load balancer's idle timeout (checked in config.ts). */
+  keepAliveTimeoutMs: number;
 }): FastifyInstance {
   const app = Fastify({
     // Typed as Fastify's logger so the instance type matches plugins' FastifyInstance.
@@ -26,9 +28,9 @@ export function createHttpServer(deps: {
     // A client gets this long to send its whole request; a slow one cannot hold a socket.
     requestTimeout: 10_000,
     connectionTimeout: 15_000,
-    // Longer than the usual load balancer idle timeout (60 s), so the balancer closes first
-    // and never sends a request down a socket we are closing.
-    keepAliveTimeout: 65_000,
+    // Longer than the load balancer's idle timeout, so the balancer closes first and never
+    // sends a request down a socket we are closing.
+    keepAliveTimeout: deps.keepAliveTimeoutMs,
     // While closing, new requests get 503 and idle keep-alive sockets are closed.
     return503OnClosing: true,
     forceCloseConnections: 'idle',
@@ -40,6 +42,9 @@ export function createHttpServer(deps: {
     },
   });
   registerHttpMetrics(app, deps.registry);
+  // Keep-alive clients whose request is in flight at the stop get `Connection: close` with
+  // their answer, so the stop does not wait for their keep-alive timeout.
+  closeConnectionsWhenClosing(app);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) =>
     reply

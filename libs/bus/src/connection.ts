@@ -1,0 +1,124 @@
+import {
+  jetstream,
+  jetstreamManager,
+  type JetStreamClient,
+  type JetStreamManager,
+} from '@nats-io/jetstream';
+import { connect, type NatsConnection, type Status } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { connectionMetrics } from './metrics.js';
+
+/** A named NATS connection with JetStream, shared by everything a process does on the bus. */
+export interface Bus extends AsyncDisposable {
+  /** The connection name, shown by the server's monitoring and used as metric label. */
+  readonly name: string;
+  readonly connection: NatsConnection;
+  readonly jetstream: JetStreamClient;
+  readonly manager: JetStreamManager;
+  readonly logger: Logger;
+  readonly registry: Registry;
+  /** False while the connection is down and reconnecting. */
+  isConnected(): boolean;
+  /** Lets subscriptions finish what they hold, flushes what was published, then closes. */
+  drain(): Promise<void>;
+}
+
+export interface BusOptions {
+  /** `nats://host:4222`, or several for a cluster. */
+  servers: string | string[];
+  /** Names the connection on the server (`connz`), in logs and in metrics. */
+  name: string;
+  logger: Logger;
+  registry: Registry;
+  /** Pause between reconnect attempts; default 1000 ms. */
+  reconnectWaitMs?: number;
+  /** Up to this much is added at random to each pause; default 1000 ms. */
+  reconnectJitterMs?: number;
+}
+
+/**
+ * Connects and keeps connecting: a NATS that is not up yet is waited for, and one that goes
+ * away is reconnected to forever, so a broker restart never leaves a service without its bus.
+ * Every status change is logged and counted.
+ */
+export async function connectBus(options: BusOptions): Promise<Bus> {
+  const { name, registry } = options;
+  const logger = options.logger.child({ component: 'nats', connection: name });
+  const metrics = connectionMetrics(registry);
+  logger.info({ servers: options.servers }, 'connecting to NATS');
+
+  const connection = await connect({
+    servers: options.servers,
+    name,
+    maxReconnectAttempts: -1,
+    // Without it the first connect gives up at once; with it, a NATS that starts after the
+    // service is waited for like one that restarts later.
+    waitOnFirstConnect: true,
+    reconnectTimeWait: options.reconnectWaitMs ?? 1_000,
+    // The jitter spreads the reconnects of many clients, so a restarted server is not hit by
+    // all of them in the same instant.
+    reconnectJitter: options.reconnectJitterMs ?? 1_000,
+  });
+  let connected = true;
+  metrics.up.set({ connection: name }, 1);
+  logger.info({ server: connection.getServer() }, 'connected to NATS');
+
+  const watching = (async () => {
+    for await (const status of connection.status()) {
+      metrics.events.inc({ connection: name, event: status.type });
+      if (status.type === 'disconnect') connected = false;
+      if (status.type === 'reconnect') connected = true;
+      metrics.up.set({ connection: name }, connected ? 1 : 0);
+      logStatus(logger, status);
+    }
+  })();
+
+  const client = jetstream(connection);
+  const manager = await jetstreamManager(connection);
+
+  async function drain(): Promise<void> {
+    if (!connection.isClosed()) await connection.drain();
+    await watching;
+    metrics.up.set({ connection: name }, 0);
+    logger.info('NATS connection drained and closed');
+  }
+
+  return {
+    name,
+    connection,
+    jetstream: client,
+    manager,
+    logger,
+    registry,
+    isConnected: () => connected && !connection.isClosed(),
+    drain,
+    [Symbol.asyncDispose]: drain,
+  };
+}
+
+function logStatus(logger: Logger, status: Status): void {
+  switch (status.type) {
+    case 'disconnect':
+      logger.warn({ server: status.server }, 'NATS disconnected; reconnecting');
+      return;
+    case 'reconnect':
+      logger.info({ server: status.server }, 'NATS reconnected');
+      return;
+    case 'error':
+      logger.error({ err: status.error }, 'NATS connection error');
+      return;
+    case 'staleConnection':
+    case 'slowConsumer':
+      logger.warn({ status: status.type }, 'NATS connection trouble');
+      return;
+    case 'ldm':
+    case 'update':
+    case 'close':
+      logger.info({ status }, 'NATS connection status');
+      return;
+    default:
+      // reconnecting (each attempt), ping, forceReconnect: counted, too chatty to log.
+      logger.debug({ status: status.type }, 'NATS connection status');
+  }
+}

@@ -1,0 +1,389 @@
+import { randomUUID } from 'node:crypto';
+import { OrderConfirmed } from '@switchboard/contracts';
+import { createLogger, createMetricsRegistry } from '@switchboard/observability';
+import { startNats, type StartedNats } from '@switchboard/testing';
+import type { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  DEAD_LETTER_HEADERS,
+  DEAD_LETTER_STREAM,
+  ORDER_CONFIRMED,
+  ORDERS_STREAM,
+  STREAMS,
+  assertDuplicateWindowCovers,
+  connectBus,
+  deadLetterSubject,
+  ensureDurableConsumer,
+  ensureStreams,
+  publishEvent,
+  startEventConsumer,
+  type Bus,
+  type EventType,
+} from '../src/index.js';
+
+let nats: StartedNats;
+const logger = createLogger({
+  service: 'bus-test',
+  level: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent',
+});
+
+beforeAll(async () => {
+  nats = await startNats();
+});
+
+afterAll(async () => {
+  await nats?.stop();
+});
+
+async function connect(
+  name: string,
+  registry: Registry = createMetricsRegistry({ service: name }),
+) {
+  return connectBus({
+    servers: nats.url,
+    name,
+    logger,
+    registry,
+    reconnectWaitMs: 200,
+    reconnectJitterMs: 100,
+  });
+}
+
+/** An OrderConfirmed type on a stream and subject of the test's own, so tests do not meet. */
+async function orderEventsOfOwnStream(bus: Bus): Promise<EventType<OrderConfirmed>> {
+  const name = `TEST_${randomUUID().slice(0, 8).toUpperCase()}`;
+  await ensureStreams(bus, [
+    { ...ORDERS_STREAM, name, subjects: [`${name.toLowerCase()}.>`] },
+    DEAD_LETTER_STREAM,
+  ]);
+  return { ...ORDER_CONFIRMED, stream: name, subject: `${name.toLowerCase()}.confirmed` };
+}
+
+function orderConfirmed(orderId: string = randomUUID()): OrderConfirmed {
+  return {
+    eventId: randomUUID(),
+    occurredAt: new Date(),
+    orderId,
+    customerId: 'c-1',
+    items: [{ sku: 'sku-1', quantity: 1 }],
+  };
+}
+
+function orderIdOf(data: Uint8Array): string {
+  try {
+    return OrderConfirmed.decode(data).orderId;
+  } catch {
+    return '(unreadable)';
+  }
+}
+
+async function metricValue(registry: Registry, name: string, labels: Record<string, string>) {
+  const metric = await registry.getSingleMetric(name)?.get();
+  const value = metric?.values.find((candidate) =>
+    Object.entries(labels).every(([key, wanted]) => candidate.labels[key] === wanted),
+  );
+  return value?.value ?? 0;
+}
+
+describe('provisioning', () => {
+  it('creates the streams, and running it again from two connections at once changes nothing', async () => {
+    await using first = await connect('provision-1');
+    await using second = await connect('provision-2');
+
+    await ensureStreams(first, STREAMS);
+    await Promise.all([ensureStreams(first, STREAMS), ensureStreams(second, STREAMS)]);
+
+    const orders = await first.manager.streams.info('ORDERS');
+    expect(orders.config).toMatchObject({
+      subjects: ['orders.events.>'],
+      retention: 'limits',
+      storage: 'file',
+      duplicate_window: ORDERS_STREAM.duplicate_window,
+    });
+    const names: string[] = [];
+    for await (const name of first.manager.streams.names()) names.push(name);
+    expect(names).toEqual(expect.arrayContaining(['ORDERS', 'INVENTORY', 'DEADLETTER']));
+  });
+
+  it('creates a durable consumer once and refuses to silently change its filter', async () => {
+    await using bus = await connect('consumer-provision');
+    const type = await orderEventsOfOwnStream(bus);
+    const definition = {
+      stream: type.stream,
+      name: 'reader',
+      filterSubject: type.subject,
+      ackWaitMs: 5_000,
+      maxAckPending: 100,
+      description: 'test reader',
+    };
+
+    await ensureDurableConsumer(bus, definition);
+    await ensureDurableConsumer(bus, { ...definition, ackWaitMs: 7_000 });
+
+    const info = await bus.manager.consumers.info(type.stream, 'reader');
+    expect(info.config).toMatchObject({ ack_policy: 'explicit', ack_wait: 7_000_000_000 });
+    await expect(
+      ensureDurableConsumer(bus, { ...definition, filterSubject: `${type.subject}.other` }),
+    ).rejects.toThrow(/give the new filter a new durable name/);
+  });
+
+  it('refuses a publisher retry horizon longer than the duplicate window', async () => {
+    await using bus = await connect('window-check');
+    await ensureStreams(bus, STREAMS);
+
+    await expect(assertDuplicateWindowCovers(bus, 'ORDERS', 60_000)).resolves.toBeUndefined();
+    await expect(assertDuplicateWindowCovers(bus, 'ORDERS', 24 * 3600_000)).rejects.toThrow(
+      /drops duplicates for 600000 ms only/,
+    );
+  });
+});
+
+describe('publishing', () => {
+  it('stores an event once when it is published twice with the same event id', async () => {
+    await using bus = await connect('publisher');
+    const type = await orderEventsOfOwnStream(bus);
+    const event = orderConfirmed();
+
+    const first = await publishEvent(bus, type, event);
+    const again = await publishEvent(bus, type, event);
+
+    expect(first.duplicate).toBe(false);
+    expect(again).toMatchObject({ duplicate: true, seq: first.seq });
+    const info = await bus.manager.streams.info(type.stream);
+    expect(info.state.messages).toBe(1);
+  });
+});
+
+describe('consuming', () => {
+  async function consumerOn(bus: Bus, type: EventType<OrderConfirmed>) {
+    const name = 'reader';
+    await ensureDurableConsumer(bus, {
+      stream: type.stream,
+      name,
+      filterSubject: type.subject,
+      ackWaitMs: 5_000,
+      maxAckPending: 100,
+      description: 'test reader',
+    });
+    return name;
+  }
+
+  async function deadLetters(bus: Bus, type: EventType<OrderConfirmed>, consumer: string) {
+    const subject = deadLetterSubject(type.stream, consumer);
+    const letters: { orderId: string; headers: Record<string, string> }[] = [];
+    const info = await bus.manager.streams.info('DEADLETTER', { subjects_filter: subject });
+    if (!info.state.subjects?.[subject]) return letters;
+    const reader = await bus.jetstream.consumers.get('DEADLETTER', {
+      filter_subjects: subject,
+    });
+    const batch = await reader.fetch({ max_messages: 100, expires: 1_000 });
+    for await (const message of batch) {
+      const headers: Record<string, string> = {};
+      for (const [key, values] of message.headers ?? []) headers[key] = values[0] ?? '';
+      letters.push({ orderId: orderIdOf(message.data), headers });
+      if (message.info.pending === 0) break;
+    }
+    return letters;
+  }
+
+  it('handles each event and acknowledges it; a failed one comes again and is handled then', async () => {
+    const registry = createMetricsRegistry({ service: 'consumer-retry' });
+    await using bus = await connect('consumer-retry', registry);
+    const type = await orderEventsOfOwnStream(bus);
+    const consumer = await consumerOn(bus, type);
+    const seen: { orderId: string; deliveryCount: number }[] = [];
+    let failuresLeft = 1;
+    const running = await startEventConsumer(bus, {
+      type,
+      consumer,
+      maxDeliveries: 5,
+      retryDelayMs: 50,
+      handle(event, delivery) {
+        seen.push({ orderId: event.orderId, deliveryCount: delivery.deliveryCount });
+        if (failuresLeft-- > 0) throw new Error('first attempt fails');
+      },
+    });
+
+    try {
+      await publishEvent(bus, type, orderConfirmed('order-a'));
+      await publishEvent(bus, type, orderConfirmed('order-b'));
+
+      await expect.poll(() => seen.length).toBe(3);
+      expect(seen).toEqual(
+        expect.arrayContaining([
+          { orderId: 'order-a', deliveryCount: 1 },
+          { orderId: 'order-a', deliveryCount: 2 },
+          { orderId: 'order-b', deliveryCount: 1 },
+        ]),
+      );
+      const labels = { stream: type.stream, consumer };
+      await expect
+        .poll(async () => (await bus.manager.consumers.info(type.stream, consumer)).num_ack_pending)
+        .toBe(0);
+      expect(await metricValue(registry, 'jetstream_consumer_deliveries_total', labels)).toBe(3);
+      expect(await metricValue(registry, 'jetstream_consumer_redeliveries_total', labels)).toBe(1);
+      expect(
+        await metricValue(registry, 'jetstream_consumer_handled_total', {
+          ...labels,
+          result: 'retry',
+        }),
+      ).toBe(1);
+    } finally {
+      await running.stop();
+    }
+  });
+
+  it('dead-letters a message that fails maxDeliveries times, and the messages behind it still flow', async () => {
+    const registry = createMetricsRegistry({ service: 'consumer-poison' });
+    await using bus = await connect('consumer-poison', registry);
+    const type = await orderEventsOfOwnStream(bus);
+    const consumer = await consumerOn(bus, type);
+    const handled: string[] = [];
+    const running = await startEventConsumer(bus, {
+      type,
+      consumer,
+      maxDeliveries: 3,
+      retryDelayMs: 20,
+      handle(event) {
+        if (event.orderId === 'poison') throw new Error('this order cannot be handled');
+        handled.push(event.orderId);
+      },
+    });
+
+    try {
+      await publishEvent(bus, type, orderConfirmed('poison'));
+      await publishEvent(bus, type, orderConfirmed('after-poison'));
+
+      await expect.poll(() => handled).toEqual(['after-poison']);
+      await expect
+        .poll(() => deadLetters(bus, type, consumer))
+        .toEqual([
+          {
+            orderId: 'poison',
+            headers: expect.objectContaining({
+              [DEAD_LETTER_HEADERS.reason]: 'failed',
+              [DEAD_LETTER_HEADERS.error]: 'this order cannot be handled',
+              [DEAD_LETTER_HEADERS.deliveries]: '3',
+              [DEAD_LETTER_HEADERS.subject]: type.subject,
+              'Switchboard-Event-Type': 'switchboard.orders.v1.OrderConfirmed',
+            }),
+          },
+        ]);
+      expect(
+        await metricValue(registry, 'jetstream_consumer_dead_lettered_total', {
+          stream: type.stream,
+          consumer,
+          reason: 'failed',
+        }),
+      ).toBe(1);
+      // Terminated: the poison message is not delivered again.
+      await expect
+        .poll(async () => (await bus.manager.consumers.info(type.stream, consumer)).num_ack_pending)
+        .toBe(0);
+    } finally {
+      await running.stop();
+    }
+  });
+
+  it('dead-letters a message that cannot be decoded at its first delivery', async () => {
+    await using bus = await connect('consumer-unreadable');
+    const type = await orderEventsOfOwnStream(bus);
+    const consumer = await consumerOn(bus, type);
+    const handled: string[] = [];
+    const running = await startEventConsumer(bus, {
+      type,
+      consumer,
+      maxDeliveries: 5,
+      retryDelayMs: 1_000,
+      handle(event) {
+        handled.push(event.orderId);
+      },
+    });
+
+    try {
+      // Field 1 (event_id) announced as 100 bytes long, with 3 there: not an OrderConfirmed.
+      await bus.jetstream.publish(type.subject, new Uint8Array([0x0a, 100, 1, 2, 3]));
+      await publishEvent(bus, type, orderConfirmed('after-garbage'));
+
+      await expect.poll(() => handled).toEqual(['after-garbage']);
+      const [letter] = await deadLetters(bus, type, consumer);
+      expect(letter?.headers).toMatchObject({
+        [DEAD_LETTER_HEADERS.reason]: 'unreadable',
+        [DEAD_LETTER_HEADERS.deliveries]: '1',
+      });
+    } finally {
+      await running.stop();
+    }
+  });
+
+  it('never dead-letters for a transient failure: it retries until the failure ends', async () => {
+    await using bus = await connect('consumer-transient');
+    const type = await orderEventsOfOwnStream(bus);
+    const consumer = await consumerOn(bus, type);
+    let attempts = 0;
+    const running = await startEventConsumer(bus, {
+      type,
+      consumer,
+      maxDeliveries: 2,
+      retryDelayMs: 20,
+      isTransient: (error) => error instanceof Error && error.message === 'database is down',
+      handle() {
+        attempts += 1;
+        if (attempts <= 4) throw new Error('database is down');
+      },
+    });
+
+    try {
+      await publishEvent(bus, type, orderConfirmed());
+
+      await expect.poll(() => attempts).toBe(5);
+      expect(await deadLetters(bus, type, consumer)).toEqual([]);
+    } finally {
+      await running.stop();
+    }
+  });
+});
+
+describe('the connection', () => {
+  it('reconnects after the broker restarts, counts it in metrics, and publishes again', async () => {
+    const registry = createMetricsRegistry({ service: 'reconnect' });
+    await using bus = await connect('reconnecting', registry);
+    await ensureStreams(bus, STREAMS);
+
+    await nats.halt();
+    try {
+      await expect.poll(() => bus.isConnected()).toBe(false);
+      expect(
+        await metricValue(registry, 'nats_connection_up', { connection: 'reconnecting' }),
+      ).toBe(0);
+    } finally {
+      await nats.resume();
+    }
+
+    await expect.poll(() => bus.isConnected(), { timeout: 15_000 }).toBe(true);
+    const ack = await publishEvent(bus, ORDER_CONFIRMED, orderConfirmed());
+    expect(ack.stream).toBe('ORDERS');
+    expect(
+      await metricValue(registry, 'nats_connection_events_total', {
+        connection: 'reconnecting',
+        event: 'disconnect',
+      }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      await metricValue(registry, 'nats_connection_events_total', {
+        connection: 'reconnecting',
+        event: 'reconnect',
+      }),
+    ).toBe(1);
+    expect(await metricValue(registry, 'nats_connection_up', { connection: 'reconnecting' })).toBe(
+      1,
+    );
+  });
+
+  it('drains and closes on drain()', async () => {
+    const bus = await connect('draining');
+    await bus.drain();
+    expect(bus.connection.isClosed()).toBe(true);
+    expect(bus.isConnected()).toBe(false);
+  });
+});

@@ -1,0 +1,3 @@
+export { recordInboxMessage, writeOutboxEvents, type Queryable } from './outbox.js';
+export { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
+export { createJetStreamOutboxRelay } from './jetstream-outbox-relay.js';

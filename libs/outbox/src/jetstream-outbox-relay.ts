@@ -1,0 +1,40 @@
+import { assertDuplicateWindowCovers, publishEncodedEvent, type Bus } from '@switchboard/bus';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { createOutboxRelay, type OutboxRelay } from './outbox-relay.js';
+
+/** How long the relay waits for JetStream's ack before it counts the publish as failed. */
+const PUBLISH_TIMEOUT_MS = 3_000;
+/** The longest pause between two publish attempts of the same row. */
+const MAX_RETRY_DELAY_MS = 10_000;
+
+/**
+ * The outbox relay of a service, publishing to JetStream over its bus. It first checks the
+ * settings that must agree: a row whose ack was lost is published again within
+ * PUBLISH_TIMEOUT_MS + MAX_RETRY_DELAY_MS, which must be inside the stream's duplicate window
+ * for JetStream to drop the copy. Returns the relay, not yet started.
+ */
+export async function createJetStreamOutboxRelay(options: {
+  bus: Bus;
+  pool: pg.Pool;
+  /** The stream the service's events go to (checked for its duplicate window). */
+  stream: string;
+  logger: Logger;
+  registry: Registry;
+  pollIntervalMs?: number;
+}): Promise<OutboxRelay> {
+  const { bus } = options;
+  await assertDuplicateWindowCovers(bus, options.stream, PUBLISH_TIMEOUT_MS + MAX_RETRY_DELAY_MS);
+  return createOutboxRelay({
+    pool: options.pool,
+    logger: options.logger.child({ component: 'outbox-relay' }),
+    registry: options.registry,
+    pollIntervalMs: options.pollIntervalMs,
+    maxRetryDelayMs: MAX_RETRY_DELAY_MS,
+    async publish(event) {
+      // A duplicate ack is a success too: the stream has the event.
+      await publishEncodedEvent(bus, event, { timeoutMs: PUBLISH_TIMEOUT_MS });
+    },
+  });
+}

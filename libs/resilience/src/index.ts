@@ -1,0 +1,8 @@
+export {
+  createCircuitBreaker,
+  isPeerFailure,
+  type CircuitBreaker,
+  type CircuitBreakerLogger,
+  type CircuitBreakerOptions,
+} from './circuit-breaker.js';
+export { CIRCUIT_STATES, type CircuitState } from './circuit-state.js';

@@ -1,0 +1,78 @@
+import { createServer } from 'node:net';
+import {
+  GenericContainer,
+  Wait,
+  getContainerRuntimeClient,
+  type StartedNetwork,
+  type StartedTestContainer,
+} from 'testcontainers';
+import { composeImage } from './compose-images.js';
+
+const CLIENT_PORT = 4222;
+/** The name other containers on the test network reach NATS by. */
+export const NATS_ALIAS = 'nats';
+
+export interface StartedNats extends StartedTestContainer {
+  /** `nats://host:port` as seen from the host. */
+  readonly url: string;
+  /** `nats://nats:4222`, as seen from another container on the network. */
+  readonly urlInNetwork: string;
+  /** `docker stop`: the broker is gone until `resume`. Its JetStream store stays. */
+  halt(): Promise<void>;
+  /** `docker start` again, on the same host port; resolves once it serves clients. */
+  resume(): Promise<void>;
+}
+
+/**
+ * The NATS image of docker-compose.yml with JetStream on, as compose runs it. Its host port
+ * is fixed for the container's life, so clients on the host reconnect to the address they
+ * know after `halt`/`resume` (Docker would give a random mapping a new port at the restart).
+ */
+export async function startNats(options: { network?: StartedNetwork } = {}): Promise<StartedNats> {
+  const hostPort = await freePort();
+  let container = new GenericContainer(composeImage('nats'))
+    .withCommand(['-js', '-sd', '/data'])
+    .withExposedPorts({ container: CLIENT_PORT, host: hostPort })
+    // The image may have no shell (the CI stand-in runs FROM scratch): wait on its log.
+    .withWaitStrategy(Wait.forLogMessage('Server is ready'))
+    .withStartupTimeout(60_000);
+  if (options.network) {
+    container = container.withNetwork(options.network).withNetworkAliases(NATS_ALIAS);
+  }
+  const started = await container.start();
+  const client = await getContainerRuntimeClient();
+  const docker = client.container.getById(started.getId());
+  const url = `nats://${started.getHost()}:${started.getMappedPort(CLIENT_PORT)}`;
+
+  return Object.assign(started, {
+    url,
+    urlInNetwork: `nats://${NATS_ALIAS}:${CLIENT_PORT}`,
+    async halt() {
+      await client.container.stop(docker, { timeout: 10_000 });
+    },
+    async resume() {
+      // The log keeps every earlier run's lines: wait for one more "Server is ready".
+      const readyLines = async () => {
+        const logs = await docker.logs({ stdout: true, stderr: true, follow: false });
+        return logs.toString('utf8').split('Server is ready').length - 1;
+      };
+      const before = await readyLines();
+      await client.container.start(docker);
+      const deadline = Date.now() + 30_000;
+      while ((await readyLines()) <= before) {
+        if (Date.now() > deadline) throw new Error('NATS did not come back within 30 s');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    },
+  });
+}
+
+/** A port nothing listens on right now, picked by the kernel. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (typeof address !== 'object' || !address) throw new Error('no free port');
+  return address.port;
+}

@@ -1,0 +1,58 @@
+import {
+  ORDER_CONFIRMED,
+  ensureDurableConsumer,
+  startEventConsumer,
+  type Bus,
+  type DurableConsumerDefinition,
+  type EventConsumer,
+} from '@switchboard/bus';
+import { isTransientDatabaseError } from '@switchboard/postgres';
+import type { Inventory } from '../../domain/inventory.js';
+
+/** inventory's durable consumer of OrderConfirmed on ORDERS; its replicas share it. */
+export const ORDER_EVENTS_CONSUMER: DurableConsumerDefinition = {
+  stream: ORDER_CONFIRMED.stream,
+  name: 'inventory-orders',
+  filterSubject: ORDER_CONFIRMED.subject,
+  // A commit takes milliseconds; a message not acknowledged in 15 s belonged to a replica
+  // that died, and goes to another one.
+  ackWaitMs: 15_000,
+  maxAckPending: 1_000,
+  description: 'inventory commits the reservation of each confirmed order',
+};
+
+/**
+ * OrderConfirmed -> commit the order's reservation. The commit records the event id in the
+ * inbox in its transaction, and the message is acknowledged after it committed: a message
+ * delivered again (the ack was lost, the replica died) finds its id and changes nothing.
+ * A database outage is retried for as long as it lasts; a commit that keeps failing for
+ * another reason (no such reservation, the stock is gone) is dead-lettered after
+ * `maxDeliveries`.
+ */
+export async function startOrderEventsConsumer(options: {
+  bus: Bus;
+  inventory: Inventory;
+  maxDeliveries: number;
+  retryDelayMs: number;
+}): Promise<EventConsumer> {
+  const { bus, inventory } = options;
+  await ensureDurableConsumer(bus, ORDER_EVENTS_CONSUMER);
+  const logger = bus.logger.child({ consumer: ORDER_EVENTS_CONSUMER.name });
+  return startEventConsumer(bus, {
+    type: ORDER_CONFIRMED,
+    consumer: ORDER_EVENTS_CONSUMER.name,
+    maxDeliveries: options.maxDeliveries,
+    retryDelayMs: options.retryDelayMs,
+    isTransient: isTransientDatabaseError,
+    async handle(event, delivery) {
+      const outcome = await inventory.commit(event.orderId, {
+        consumer: ORDER_EVENTS_CONSUMER.name,
+        id: event.eventId,
+      });
+      logger.debug(
+        { orderId: event.orderId, eventId: event.eventId, outcome: outcome.kind, ...delivery },
+        'order confirmed',
+      );
+    },
+  });
+}

@@ -1,0 +1,14 @@
+import { randomUUID } from 'node:crypto';
+import { ORDER_CONFIRMED, encodeEvent, type EncodedEvent } from '@switchboard/bus';
+import type { Order } from '../domain/order.js';
+
+/** The OrderConfirmed event of a stored order, encoded for the outbox. */
+export function orderConfirmedEvent(order: Order): EncodedEvent {
+  return encodeEvent(ORDER_CONFIRMED, {
+    eventId: randomUUID(),
+    occurredAt: new Date(order.createdAt),
+    orderId: order.orderId,
+    customerId: order.customerId,
+    items: order.items.map(({ sku, quantity }) => ({ sku, quantity })),
+  });
+}

@@ -1,0 +1,172 @@
+/**
+ * SIGTERM and SIGINT as a container runtime sends them, to the built services running as
+ * processes: requests in flight finish, readiness turns 503 before the listener closes, the
+ * process exits inside its deadline, and a second signal means "now".
+ */
+import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startInfrastructure, type Infrastructure } from './support/infrastructure.js';
+import { freePort, killAll, startService } from './support/processes.js';
+import { buy } from './support/purchases.js';
+
+const SKU = 'sku-held';
+const SHUTDOWN_TIMEOUT_MS = 10_000;
+let infrastructure: Infrastructure;
+let inventoryTarget: string;
+let inventoryDb: pg.Pool;
+
+beforeAll(async () => {
+  infrastructure = await startInfrastructure([{ sku: SKU, name: 'Held', onHand: 1_000 }]);
+  const grpcPort = await freePort();
+  await startService('inventory', 'inventory', {
+    DATABASE_URL: infrastructure.inventoryDatabaseUrl,
+    NATS_URL: infrastructure.nats.url,
+    SEED_FILE: infrastructure.seedFile,
+    GRPC_HOST: '127.0.0.1',
+    GRPC_PORT: String(grpcPort),
+    OPS_HOST: '127.0.0.1',
+    OPS_PORT: String(await freePort()),
+  });
+  inventoryTarget = `dns:///127.0.0.1:${grpcPort}`;
+  inventoryDb = new pg.Pool({ connectionString: infrastructure.inventoryDatabaseUrl, max: 4 });
+});
+
+afterAll(async () => {
+  await inventoryDb?.end();
+  await killAll();
+  await infrastructure?.stop();
+});
+
+async function startPurchase(env: Record<string, string> = {}) {
+  const httpPort = await freePort();
+  const purchase = await startService('purchase', 'purchase', {
+    DATABASE_URL: infrastructure.purchaseDatabaseUrl,
+    NATS_URL: infrastructure.nats.url,
+    INVENTORY_TARGET: inventoryTarget,
+    HTTP_HOST: '127.0.0.1',
+    HTTP_PORT: String(httpPort),
+    OPS_HOST: '127.0.0.1',
+    OPS_PORT: String(await freePort()),
+    SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+    ...env,
+  });
+  return { purchase, httpPort, baseUrl: `http://127.0.0.1:${httpPort}` };
+}
+
+/**
+ * Holds the stock row of SKU locked, so every Reserve of it waits inside inventory: purchases
+ * stay in flight, for real, until `release`.
+ */
+async function holdStock() {
+  const client = await inventoryDb.connect();
+  await client.query('BEGIN');
+  await client.query('SELECT * FROM stock WHERE sku = $1 FOR UPDATE', [SKU]);
+  return {
+    async release() {
+      await client.query('COMMIT');
+      client.release();
+    },
+  };
+}
+
+/** Reserves waiting for the row lock: the purchases truly in flight. */
+async function waitingReserves(): Promise<number> {
+  const { rows } = await inventoryDb.query<{ waiting: number }>(
+    `SELECT count(*)::int AS waiting FROM pg_stat_activity
+      WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+  );
+  return rows[0]?.waiting ?? 0;
+}
+
+/** Polls until `probe` says yes; returns performance.now() at that moment. */
+async function firstTime(probe: () => Promise<boolean>, timeoutMs = 15_000): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    if (await probe()) return performance.now();
+    await sleep(20);
+  }
+  throw new Error('never happened');
+}
+
+const readyzStatus = (opsUrl: string) =>
+  fetch(`${opsUrl}/readyz`).then(
+    (response) => response.status,
+    () => 0,
+  );
+
+/** Whether a new TCP connection to the port is refused: the listener is closed. */
+const refusesConnections = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
+  });
+
+describe('SIGTERM to purchase', () => {
+  it('lets the requests in flight finish, turns /readyz 503 before closing the listener, and exits 0 inside its deadline', async () => {
+    const { purchase, httpPort, baseUrl } = await startPurchase({ SHUTDOWN_DELAY_MS: '1000' });
+    const held = await holdStock();
+    const inFlight = Array.from({ length: 5 }, () => buy(baseUrl, SKU));
+    await expect.poll(waitingReserves, { timeout: 10_000 }).toBe(5);
+    expect(await readyzStatus(purchase.opsUrl)).toBe(200);
+
+    const signalledAt = purchase.signal('SIGTERM');
+    const readyzTurned503At = firstTime(async () => (await readyzStatus(purchase.opsUrl)) === 503);
+    const listenerClosedAt = firstTime(() => refusesConnections(httpPort));
+    // The held requests are still running when the listener closes; then they may finish.
+    await listenerClosedAt;
+    await held.release();
+    const outcomes = await Promise.all(inFlight);
+    const exit = await purchase.exited;
+
+    expect(outcomes.map((outcome) => outcome.status)).toEqual([201, 201, 201, 201, 201]);
+    expect(await readyzTurned503At).toBeLessThan(await listenerClosedAt);
+    expect(exit.code, purchase.output()).toBe(0);
+    expect(exit.at - signalledAt).toBeLessThan(SHUTDOWN_TIMEOUT_MS);
+  });
+
+  it('exits at once on a second signal, without waiting for the graceful stop', async () => {
+    // A long readiness delay: the graceful stop would take at least 8 s.
+    const { purchase } = await startPurchase({
+      SHUTDOWN_DELAY_MS: '8000',
+      SHUTDOWN_TIMEOUT_MS: '20000',
+    });
+
+    purchase.signal('SIGTERM');
+    await sleep(300);
+    const secondAt = purchase.signal('SIGINT');
+    const exit = await purchase.exited;
+
+    expect(exit.code).not.toBe(0);
+    // "At once" is well before the 8 s the graceful stop would have taken.
+    expect(exit.at - secondAt).toBeLessThan(2_000);
+  });
+});
+
+describe('SIGTERM to inventory', () => {
+  it('exits at once on a second signal, without waiting for the graceful stop', async () => {
+    const other = await startService('inventory', 'inventory-2', {
+      DATABASE_URL: infrastructure.inventoryDatabaseUrl,
+      NATS_URL: infrastructure.nats.url,
+      GRPC_HOST: '127.0.0.1',
+      GRPC_PORT: String(await freePort()),
+      OPS_HOST: '127.0.0.1',
+      OPS_PORT: String(await freePort()),
+      SHUTDOWN_DELAY_MS: '8000',
+      SHUTDOWN_TIMEOUT_MS: '20000',
+    });
+
+    other.signal('SIGTERM');
+    await sleep(300);
+    const secondAt = other.signal('SIGTERM');
+    const exit = await other.exited;
+
+    expect(exit.code).not.toBe(0);
+    expect(exit.at - secondAt).toBeLessThan(2_000);
+  });
+});

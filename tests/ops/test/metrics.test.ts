@@ -1,0 +1,142 @@
+/**
+ * /metrics of the built services, as Prometheus scrapes them: clean under `promtool check
+ * metrics`, with the families the dashboards and alerts are built on, and nothing in
+ * deploy/ that names a metric no service serves.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from '@switchboard/testing';
+import { parse } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startInfrastructure, type Infrastructure } from './support/infrastructure.js';
+import { freePort, killAll, startService, type ServiceProcess } from './support/processes.js';
+import { exposedMetricNames, metricNamesIn } from './support/promql.js';
+import { promtool } from './support/promtool.js';
+import { buy } from './support/purchases.js';
+
+let infrastructure: Infrastructure;
+const scraped: Record<string, string> = {};
+
+beforeAll(async () => {
+  infrastructure = await startInfrastructure([
+    { sku: 'sku-plenty', name: 'Plenty', onHand: 1_000 },
+    { sku: 'sku-none', name: 'None', onHand: 0 },
+  ]);
+  const grpcPort = await freePort();
+  const inventory = await startService('inventory', 'inventory', {
+    DATABASE_URL: infrastructure.inventoryDatabaseUrl,
+    NATS_URL: infrastructure.nats.url,
+    SEED_FILE: infrastructure.seedFile,
+    GRPC_HOST: '127.0.0.1',
+    GRPC_PORT: String(grpcPort),
+    OPS_HOST: '127.0.0.1',
+    OPS_PORT: String(await freePort()),
+  });
+  const httpPort = await freePort();
+  const purchase = await startService('purchase', 'purchase', {
+    DATABASE_URL: infrastructure.purchaseDatabaseUrl,
+    NATS_URL: infrastructure.nats.url,
+    INVENTORY_TARGET: `dns:///127.0.0.1:${grpcPort}`,
+    HTTP_HOST: '127.0.0.1',
+    HTTP_PORT: String(httpPort),
+    OPS_HOST: '127.0.0.1',
+    OPS_PORT: String(await freePort()),
+  });
+  // Some traffic of each kind, so the labelled series have samples: sales, a refusal, reads.
+  const baseUrl = `http://127.0.0.1:${httpPort}`;
+  for (let i = 0; i < 5; i++) await buy(baseUrl, 'sku-plenty');
+  await buy(baseUrl, 'sku-none');
+  await fetch(`${baseUrl}/v1/stock/sku-plenty`);
+  const scrape = async (service: ServiceProcess) =>
+    (scraped[service.name] = await (await fetch(`${service.opsUrl}/metrics`)).text());
+  // Let the relays publish the order and stock events and the consumer take them.
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  await Promise.all([scrape(inventory), scrape(purchase)]);
+});
+
+afterAll(async () => {
+  await killAll();
+  await infrastructure?.stop();
+});
+
+describe('/metrics of each service', () => {
+  it.each(['purchase', 'inventory'])('%s passes promtool check metrics', (name) => {
+    const result = promtool(['check', 'metrics'], { input: scraped[name] });
+    // promtool prints nothing and exits 0 when every metric follows the conventions.
+    expect(result.output).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  it('purchase serves its HTTP, gRPC client, breaker, channel, NATS and outbox metrics', () => {
+    const names = exposedMetricNames(scraped.purchase!);
+    for (const family of [
+      'http_server_request_duration_seconds',
+      'grpc_client_handled_total',
+      'grpc_client_handling_seconds',
+      'grpc_client_channel_state',
+      'grpc_client_channel_state_changes_total',
+      'circuit_breaker_state',
+      'circuit_breaker_transitions_total',
+      'circuit_breaker_rejected_calls_total',
+      'nats_connection_up',
+      'nats_connection_events_total',
+      'outbox_pending_events',
+      'process_cpu_seconds_total',
+      'nodejs_eventloop_lag_seconds',
+    ])
+      expect(names, family).toContain(family);
+    expect(scraped.purchase).toMatch(
+      /circuit_breaker_state\{breaker="inventory",state="closed"[^}]*\} 1/,
+    );
+    expect(scraped.purchase).toMatch(
+      /grpc_client_channel_state\{grpc_peer="inventory",state="READY"[^}]*\} 1/,
+    );
+  });
+
+  it('inventory serves its gRPC server, NATS, consumer and outbox metrics', () => {
+    const names = exposedMetricNames(scraped.inventory!);
+    for (const family of [
+      'grpc_server_handled_total',
+      'grpc_server_handling_seconds',
+      'nats_connection_up',
+      'jetstream_consumer_deliveries_total',
+      'outbox_pending_events',
+      'process_resident_memory_bytes',
+    ])
+      expect(names, family).toContain(family);
+  });
+});
+
+describe('deploy/', () => {
+  it('names in its dashboards and alert rules only metrics that a service serves', () => {
+    const served = new Set([
+      ...exposedMetricNames(scraped.purchase!),
+      ...exposedMetricNames(scraped.inventory!),
+      // Made by Prometheus itself for every target.
+      'up',
+    ]);
+    const queries: { where: string; expr: string }[] = [];
+    const dashboards = join(REPO_ROOT, 'deploy/grafana/dashboards');
+    for (const file of readdirSync(dashboards)) {
+      const dashboard = JSON.parse(readFileSync(join(dashboards, file), 'utf8')) as {
+        panels: { title: string; targets?: { expr: string }[] }[];
+      };
+      for (const panel of dashboard.panels)
+        for (const target of panel.targets ?? [])
+          queries.push({ where: `${file}: ${panel.title}`, expr: target.expr });
+    }
+    const rules = parse(
+      readFileSync(join(REPO_ROOT, 'deploy/prometheus/rules/switchboard.yml'), 'utf8'),
+    ) as { groups: { rules: { alert: string; expr: string }[] }[] };
+    for (const rule of rules.groups.flatMap((group) => group.rules))
+      queries.push({ where: `alert ${rule.alert}`, expr: rule.expr });
+
+    const unknown = queries.flatMap(({ where, expr }) =>
+      metricNamesIn(expr)
+        .filter((name) => !served.has(name))
+        .map((name) => `${where}: ${name}`),
+    );
+    expect(queries.length).toBeGreaterThan(30);
+    expect(unknown).toEqual([]);
+  });
+});
