@@ -32,3 +32,16 @@ export {
   type EventConsumer,
   type EventConsumerOptions,
 } from './consumer.js';
+export {
+  ERROR_CODE_HEADER,
+  ERROR_DETAILS_HEADER,
+  TIMEOUT_HEADER,
+  endpointSubject,
+  natsRequest,
+  startNatsService,
+  type EndpointHandler,
+  type NatsService,
+  type NatsServiceOptions,
+  type RequestContext,
+  type RequestOptions,
+} from './request-reply.js';

@@ -55,20 +55,25 @@ export function toAppError(error: unknown): AppError {
 interface Mapping {
   grpc: GrpcStatus;
   http: number;
+  /**
+   * The NATS services API error code (`Nats-Service-Error-Code`). The micro protocol leaves
+   * the numbers to us; the common convention is the HTTP status, so that is what we send.
+   */
+  nats: number;
 }
 
-/** THE table: every code's gRPC status and HTTP status. */
+/** THE table: every code's gRPC status, HTTP status and NATS service error code. */
 export const ERROR_TABLE: Readonly<Record<ErrorCode, Mapping>> = {
-  INVALID_ARGUMENT: { grpc: GrpcStatus.INVALID_ARGUMENT, http: 400 },
-  NOT_FOUND: { grpc: GrpcStatus.NOT_FOUND, http: 404 },
-  ALREADY_EXISTS: { grpc: GrpcStatus.ALREADY_EXISTS, http: 409 },
-  INSUFFICIENT_STOCK: { grpc: GrpcStatus.FAILED_PRECONDITION, http: 409 },
-  IDEMPOTENCY_KEY_REUSED: { grpc: GrpcStatus.FAILED_PRECONDITION, http: 422 },
-  IDEMPOTENCY_KEY_IN_USE: { grpc: GrpcStatus.ABORTED, http: 409 },
-  UNAVAILABLE: { grpc: GrpcStatus.UNAVAILABLE, http: 503 },
-  DEADLINE_EXCEEDED: { grpc: GrpcStatus.DEADLINE_EXCEEDED, http: 504 },
-  CANCELLED: { grpc: GrpcStatus.CANCELLED, http: 499 },
-  INTERNAL: { grpc: GrpcStatus.INTERNAL, http: 500 },
+  INVALID_ARGUMENT: { grpc: GrpcStatus.INVALID_ARGUMENT, http: 400, nats: 400 },
+  NOT_FOUND: { grpc: GrpcStatus.NOT_FOUND, http: 404, nats: 404 },
+  ALREADY_EXISTS: { grpc: GrpcStatus.ALREADY_EXISTS, http: 409, nats: 409 },
+  INSUFFICIENT_STOCK: { grpc: GrpcStatus.FAILED_PRECONDITION, http: 409, nats: 409 },
+  IDEMPOTENCY_KEY_REUSED: { grpc: GrpcStatus.FAILED_PRECONDITION, http: 422, nats: 422 },
+  IDEMPOTENCY_KEY_IN_USE: { grpc: GrpcStatus.ABORTED, http: 409, nats: 409 },
+  UNAVAILABLE: { grpc: GrpcStatus.UNAVAILABLE, http: 503, nats: 503 },
+  DEADLINE_EXCEEDED: { grpc: GrpcStatus.DEADLINE_EXCEEDED, http: 504, nats: 504 },
+  CANCELLED: { grpc: GrpcStatus.CANCELLED, http: 499, nats: 499 },
+  INTERNAL: { grpc: GrpcStatus.INTERNAL, http: 500, nats: 500 },
 };
 
 export function httpStatusOf(code: ErrorCode): number {
@@ -77,6 +82,31 @@ export function httpStatusOf(code: ErrorCode): number {
 
 export function grpcStatusOf(code: ErrorCode): GrpcStatus {
   return ERROR_TABLE[code].grpc;
+}
+
+export function natsServiceErrorOf(code: ErrorCode): number {
+  return ERROR_TABLE[code].nats;
+}
+
+/**
+ * The code for a NATS service error that came without our error-code header (a foreign
+ * service). As with gRPC, only unambiguous numbers are mapped; everything else is INTERNAL.
+ */
+export function codeOfNatsServiceError(serviceErrorCode: number): ErrorCode {
+  switch (serviceErrorCode) {
+    case 400:
+      return 'INVALID_ARGUMENT';
+    case 404:
+      return 'NOT_FOUND';
+    case 499:
+      return 'CANCELLED';
+    case 503:
+      return 'UNAVAILABLE';
+    case 504:
+      return 'DEADLINE_EXCEEDED';
+    default:
+      return 'INTERNAL';
+  }
 }
 
 /**

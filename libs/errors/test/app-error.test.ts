@@ -5,8 +5,10 @@ import {
   ERROR_CODES,
   ERROR_TABLE,
   codeOfGrpcStatus,
+  codeOfNatsServiceError,
   grpcStatusOf,
   httpStatusOf,
+  natsServiceErrorOf,
   toAppError,
 } from '../src/index.js';
 
@@ -49,5 +51,19 @@ describe('toAppError', () => {
     const error = toAppError(thrown);
     expect(error.code).toBe('INTERNAL');
     expect(error.cause).toBe(thrown);
+  });
+});
+
+describe('the NATS column of the table', () => {
+  it('sends the HTTP status as the NATS service error code, by the common convention', () => {
+    for (const code of ERROR_CODES) expect(natsServiceErrorOf(code)).toBe(httpStatusOf(code));
+  });
+
+  it('maps back only numbers that name one code, and everything else to INTERNAL', () => {
+    expect(codeOfNatsServiceError(404)).toBe('NOT_FOUND');
+    expect(codeOfNatsServiceError(504)).toBe('DEADLINE_EXCEEDED');
+    // 409 is short stock, a conflicting reservation or a key in use: ambiguous without the header.
+    expect(codeOfNatsServiceError(409)).toBe('INTERNAL');
+    expect(codeOfNatsServiceError(418)).toBe('INTERNAL');
   });
 });

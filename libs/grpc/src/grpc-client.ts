@@ -19,7 +19,14 @@ import {
   type MethodPolicy,
   type RetryPolicy,
 } from './service-config.js';
-import type { RequestOf, ResponseOf, ServiceDefinition, UnaryMethodDefinition } from './types.js';
+import type {
+  IsStreaming,
+  RequestOf,
+  ResponseOf,
+  ServerStreamingMethodDefinition,
+  ServiceDefinition,
+  UnaryMethodDefinition,
+} from './types.js';
 
 export interface UnaryCallOptions {
   /** When to give up; the server sees it as the gRPC deadline and drops late work. */
@@ -28,12 +35,21 @@ export interface UnaryCallOptions {
   signal?: AbortSignal;
 }
 
-/** A promise-based client with one method per RPC; rejects only with AppError. */
+export interface StreamCallOptions {
+  /** Ends the stream: the iteration finishes quietly and the server sees the cancellation. */
+  signal?: AbortSignal;
+  /** Optional: a watch usually runs until cancelled. */
+  deadline?: Date;
+}
+
+/**
+ * A promise-based client with one method per RPC; rejects only with AppError. A
+ * server-streaming method returns an async iterable of its messages.
+ */
 export type GrpcClient<S extends ServiceDefinition> = {
-  [K in keyof S]: (
-    request: RequestOf<S[K]>,
-    options: UnaryCallOptions,
-  ) => Promise<ResponseOf<S[K]>>;
+  [K in keyof S]: IsStreaming<S[K]> extends true
+    ? (request: RequestOf<S[K]>, options: StreamCallOptions) => AsyncIterable<ResponseOf<S[K]>>
+    : (request: RequestOf<S[K]>, options: UnaryCallOptions) => Promise<ResponseOf<S[K]>>;
 } & {
   /**
    * Asks the peer's grpc.health.v1 whether it serves this service; rejects with UNAVAILABLE
@@ -147,6 +163,11 @@ export function createGrpcClient<S extends ServiceDefinition>(
         metrics.observe(method.path, (error as AppError).code, startedAt);
         throw error;
       }
+      // Cancelled while it waited for the connection: the call is not sent at all.
+      if (callOptions.signal?.aborted) {
+        metrics.observe(method.path, 'CANCELLED', startedAt);
+        throw new AppError('CANCELLED', 'the call was cancelled before it started');
+      }
     }
     return new Promise((resolve, reject) => {
       const call = client.makeUnaryRequest(
@@ -168,11 +189,45 @@ export function createGrpcClient<S extends ServiceDefinition>(
     });
   }
 
+  /** The messages of a server stream until it ends, fails (AppError) or is cancelled. */
+  async function* serverStream<Req, Res>(
+    method: ServerStreamingMethodDefinition<Req, Res>,
+    request: Req,
+    callOptions: StreamCallOptions,
+  ): AsyncGenerator<Res> {
+    const { signal } = callOptions;
+    if (signal?.aborted) return;
+    const call = client.makeServerStreamRequest(
+      method.path,
+      method.requestSerialize,
+      method.responseDeserialize,
+      request,
+      new Metadata(),
+      { deadline: callOptions.deadline ?? Infinity },
+    );
+    const cancel = () => call.cancel();
+    signal?.addEventListener('abort', cancel, { once: true });
+    try {
+      for await (const message of call) yield message as Res;
+    } catch (error) {
+      // Our own cancellation ends the iteration quietly; anything else is the stream's failure.
+      if (signal?.aborted) return;
+      throw fromGrpcError(error as ServiceError, peerName);
+    } finally {
+      // Also reached when the consumer stops iterating (break, return): free the stream.
+      signal?.removeEventListener('abort', cancel);
+      call.cancel();
+    }
+  }
+
   const methods: Record<string, unknown> = {};
   for (const [name, method] of Object.entries(service)) {
     const policy = policies[name as keyof S] ?? {};
-    methods[name] = (request: unknown, callOptions: UnaryCallOptions) =>
-      unary(method, request, callOptions, policy);
+    methods[name] = method.responseStream
+      ? (request: unknown, callOptions: StreamCallOptions) =>
+          serverStream(method, request, callOptions)
+      : (request: unknown, callOptions: UnaryCallOptions) =>
+          unary(method, request, callOptions, policy);
   }
 
   // The service the health check asks about: the package-qualified name in the method paths.

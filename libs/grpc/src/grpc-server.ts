@@ -4,8 +4,10 @@ import {
   ServerCredentials,
   status as GrpcStatus,
   type ChannelOptions,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   type ServerUnaryCall,
+  type ServerWritableStream,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { AppError, toAppError } from '@switchboard/errors';
@@ -13,8 +15,8 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { toGrpcStatus } from './errors.js';
 import { createHealth } from './health.js';
-import { grpcMetrics } from './metrics.js';
-import type { RequestOf, ResponseOf, ServiceDefinition } from './types.js';
+import { grpcMetrics, openStreamsGauge } from './metrics.js';
+import type { IsStreaming, RequestOf, ResponseOf, ServiceDefinition } from './types.js';
 
 /** What a handler knows of its call besides the request. */
 export interface CallContext {
@@ -22,16 +24,28 @@ export interface CallContext {
   deadline: Date | undefined;
   /** Aborted when the caller cancels or its deadline passes: stop the work. */
   signal: AbortSignal;
-  metadata: Metadata;
+  /** The call's gRPC metadata; undefined when the same handler serves another transport. */
+  metadata?: Metadata;
 }
 
-/** Handlers are plain async functions; the server maps their errors through the one table. */
-export type UnaryHandlers<S extends ServiceDefinition> = {
-  [K in keyof S]: (request: RequestOf<S[K]>, context: CallContext) => Promise<ResponseOf<S[K]>>;
+/**
+ * Handlers are plain async functions, and server-streaming ones async iterables (an
+ * `async function*`); the server maps their errors through the one table.
+ */
+export type ServiceHandlers<S extends ServiceDefinition> = {
+  [K in keyof S]: IsStreaming<S[K]> extends true
+    ? StreamHandler<RequestOf<S[K]>, ResponseOf<S[K]>>
+    : (request: RequestOf<S[K]>, context: CallContext) => Promise<ResponseOf<S[K]>>;
 };
 
+/**
+ * Yields the stream's messages. It must end soon after `context.signal` aborts (the caller
+ * cancelled or the server is draining): the stream is then closed and counted as gone.
+ */
+export type StreamHandler<Req, Res> = (request: Req, context: CallContext) => AsyncIterable<Res>;
+
 export interface GrpcServer {
-  addService<S extends ServiceDefinition>(service: S, handlers: UnaryHandlers<S>): void;
+  addService<S extends ServiceDefinition>(service: S, handlers: ServiceHandlers<S>): void;
   /** Binds an address such as 0.0.0.0:50051 (port 0 picks one); returns the bound port. */
   listen(address: string): Promise<number>;
   /**
@@ -69,6 +83,9 @@ export function createGrpcServer(options: {
   const metrics = grpcMetrics(options.registry, 'server');
   const health = createHealth();
   health.implementation.addToServer(server);
+  const openStreams = openStreamsGauge(options.registry);
+  // Streams end when the server drains: their handlers see the signal abort.
+  const streamControllers = new Set<AbortController>();
 
   function wrap<Req, Res>(
     path: string,
@@ -115,13 +132,71 @@ export function createGrpcServer(options: {
     };
   }
 
+  function wrapStream<Req, Res>(
+    path: string,
+    handler: StreamHandler<Req, Res>,
+  ): handleServerStreamingCall<Req, Res> {
+    return (call: ServerWritableStream<Req, Res>) => {
+      const startedAt = performance.now();
+      const controller = new AbortController();
+      streamControllers.add(controller);
+      openStreams.inc({ grpc_method: path });
+      call.on('cancelled', () =>
+        controller.abort(new AppError('CANCELLED', 'the caller cancelled')),
+      );
+      const context = {
+        deadline: toDate(call.getDeadline()),
+        signal: controller.signal,
+        metadata: call.metadata,
+      };
+      /** Ends the stream with the error's status (unless the caller is gone anyway). */
+      const fail = (error: AppError): GrpcStatus => {
+        const status = toGrpcStatus(error);
+        if (!call.cancelled) call.emit('error', status);
+        return status.code ?? GrpcStatus.INTERNAL;
+      };
+      void (async () => {
+        let code = GrpcStatus.OK;
+        try {
+          for await (const message of handler(call.request, context)) {
+            if (controller.signal.aborted) break;
+            // Respect backpressure: a slow reader must not make the server buffer without end.
+            if (!call.write(message)) {
+              await new Promise<void>((resolve) => {
+                call.once('drain', resolve);
+                controller.signal.addEventListener('abort', () => resolve(), { once: true });
+              });
+            }
+          }
+          // Aborted: the caller cancelled, its deadline passed or the server is draining.
+          if (controller.signal.aborted) code = fail(toAppError(controller.signal.reason));
+          else call.end();
+        } catch (thrown) {
+          const error = toAppError(thrown);
+          if (error.code === 'INTERNAL')
+            logger.error({ err: thrown, path }, 'unexpected error in stream handler');
+          code = fail(error);
+        } finally {
+          streamControllers.delete(controller);
+          openStreams.dec({ grpc_method: path });
+          metrics.observe(path, GrpcStatus[code], startedAt);
+        }
+      })();
+    };
+  }
+
   return {
     addService(service, handlers) {
       const implementation: UntypedServiceImplementation = {};
       for (const [name, method] of Object.entries(service)) {
         const handler = handlers[name];
         if (!handler) throw new Error(`no handler for ${method.path}`);
-        implementation[name] = wrap(method.path, handler);
+        implementation[name] = method.responseStream
+          ? wrapStream(method.path, handler as StreamHandler<unknown, unknown>)
+          : wrap(
+              method.path,
+              handler as (request: unknown, context: CallContext) => Promise<unknown>,
+            );
       }
       server.addService(service, implementation);
       const serviceName = Object.values(service)[0]?.path.split('/')[1];
@@ -151,6 +226,9 @@ export function createGrpcServer(options: {
 
     drain(graceMs) {
       health.setServing(false);
+      // A watch never ends by itself; end them so tryShutdown does not wait out the grace.
+      for (const controller of streamControllers)
+        controller.abort(new AppError('UNAVAILABLE', 'the server is shutting down'));
       return new Promise((resolve) => {
         const timer = setTimeout(() => {
           logger.warn(

@@ -3,13 +3,15 @@ export {
   createGrpcServer,
   type CallContext,
   type GrpcServer,
-  type UnaryHandlers,
+  type ServiceHandlers,
+  type StreamHandler,
 } from './grpc-server.js';
 export {
   DEFAULT_CLIENT_OPTIONS,
   createGrpcClient,
   type GrpcClient,
   type GrpcClientOptions,
+  type StreamCallOptions,
   type UnaryCallOptions,
 } from './grpc-client.js';
 export {
@@ -22,4 +24,9 @@ export {
 export { SERVER_KEEPALIVE_POLICY, keepaliveProblems, type KeepalivePolicy } from './keepalive.js';
 export { CHANNEL_STATES, type ChannelState } from './metrics.js';
 export { ERROR_CODE_KEY, ERROR_DETAILS_KEY } from './errors.js';
-export type { ServiceDefinition, UnaryMethodDefinition } from './types.js';
+export type {
+  MethodDefinition,
+  ServerStreamingMethodDefinition,
+  ServiceDefinition,
+  UnaryMethodDefinition,
+} from './types.js';

@@ -85,3 +85,17 @@ export function channelMetrics(registry: Registry, peer: string) {
     },
   };
 }
+
+/** grpc_server_open_streams: server streams (watches) open now, per method. */
+export function openStreamsGauge(registry: Registry): Gauge<'grpc_method'> {
+  const name = 'grpc_server_open_streams';
+  return (
+    (registry.getSingleMetric(name) as Gauge<'grpc_method'> | undefined) ??
+    new Gauge({
+      name,
+      help: 'Server-streaming calls open now, per method; back to 0 once their callers cancel.',
+      labelNames: ['grpc_method'] as const,
+      registers: [registry],
+    })
+  );
+}

@@ -13,7 +13,7 @@ import {
   keepaliveProblems,
   serviceConfigFor,
   type GrpcClientOptions,
-  type UnaryHandlers,
+  type ServiceHandlers,
 } from '../src/index.js';
 
 const logger = createLogger({ service: 'grpc-test', level: 'silent' });
@@ -23,8 +23,12 @@ afterEach(async () => {
 });
 
 type Service = typeof InventoryServiceService;
-type Handlers = UnaryHandlers<Service>;
+type Handlers = ServiceHandlers<Service>;
 const notImplemented = () => Promise.reject(new AppError('INTERNAL', 'not in this test'));
+// A watch that ends at once, for tests about other methods.
+const notWatching: Handlers['watchStock'] = () => ({
+  [Symbol.asyncIterator]: () => ({ next: () => Promise.resolve({ done: true, value: undefined }) }),
+});
 const stock = (sku: string): GetStockResponse => ({
   stock: { sku, name: sku, onHand: 5, reserved: 1, available: 4 },
 });
@@ -49,6 +53,7 @@ async function serve(
     release: notImplemented,
     getStock: notImplemented,
     listStock: notImplemented,
+    watchStock: notWatching,
     ...handlers,
   });
   const port = await server.listen(`127.0.0.1:${options.port ?? 0}`);

@@ -3,7 +3,7 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { AppError } from '@switchboard/errors';
 import { createLogger, createMetricsRegistry } from '@switchboard/observability';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createGrpcClient, createGrpcServer, type UnaryHandlers } from '../src/index.js';
+import { createGrpcClient, createGrpcServer, type ServiceHandlers } from '../src/index.js';
 
 const logger = createLogger({ service: 'grpc-test', level: 'silent' });
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -15,8 +15,12 @@ const stock = (sku: string): GetStockResponse => ({
   stock: { sku, name: sku, onHand: 5, reserved: 1, available: 4 },
 });
 
-type Handlers = UnaryHandlers<typeof InventoryServiceService>;
+type Handlers = ServiceHandlers<typeof InventoryServiceService>;
 const notImplemented = () => Promise.reject(new AppError('INTERNAL', 'not in this test'));
+// A watch that ends at once, for tests about other methods.
+const notWatching: Handlers['watchStock'] = () => ({
+  [Symbol.asyncIterator]: () => ({ next: () => Promise.resolve({ done: true, value: undefined }) }),
+});
 
 async function serve(overrides: Partial<Handlers>) {
   const registry = createMetricsRegistry({ service: 'grpc-test' });
@@ -26,6 +30,7 @@ async function serve(overrides: Partial<Handlers>) {
     release: notImplemented,
     getStock: notImplemented,
     listStock: notImplemented,
+    watchStock: notWatching,
     ...overrides,
   });
   const port = await server.listen('127.0.0.1:0');
@@ -156,5 +161,92 @@ describe('gRPC server and client', () => {
     );
     setTimeout(() => controller.abort(), 50);
     await expect(pending).rejects.toMatchObject({ code: 'CANCELLED' });
+  });
+});
+
+describe('server streams', () => {
+  /** A watch that yields the stock now and then every 5 ms, until its signal aborts. */
+  const ticking: Handlers['watchStock'] = async function* (request, { signal }) {
+    let onHand = 5;
+    while (!signal.aborted) {
+      yield { stock: { ...stock(request.sku).stock!, onHand } };
+      onHand += 1;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  };
+
+  async function openStreams(registry: { metrics(): Promise<string> }): Promise<number> {
+    const line = (await registry.metrics())
+      .split('\n')
+      .find((each) => each.startsWith('grpc_server_open_streams{'));
+    return line ? Number(line.split(' ').at(-1)) : 0;
+  }
+
+  async function eventually(check: () => Promise<boolean>): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error('condition not met within 10 s');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  it('delivers messages as they come and ends cleanly when the client stops reading', async () => {
+    const { client } = await serve({ watchStock: ticking });
+    const seen: number[] = [];
+    for await (const { stock: update } of client.watchStock({ sku: 'sku-1' }, {})) {
+      seen.push(update!.onHand);
+      if (seen.length === 3) break;
+    }
+    expect(seen).toEqual([5, 6, 7]);
+  });
+
+  it('maps a stream handler error through the one table', async () => {
+    const { client } = await serve({
+      // eslint-disable-next-line require-yield
+      watchStock: async function* (request) {
+        await Promise.resolve();
+        throw new AppError('NOT_FOUND', `unknown SKU: ${request.sku}`, {
+          details: { skus: [request.sku] },
+        });
+      },
+    });
+    const iterate = async () => {
+      const messages = [];
+      for await (const message of client.watchStock({ sku: 'sku-x' }, {})) messages.push(message);
+      return messages;
+    };
+    await expect(iterate()).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      details: { skus: ['sku-x'] },
+    });
+  });
+
+  it('1,000 watches opened and cancelled leave no stream open on the server', async () => {
+    const { client, registry } = await serve({ watchStock: ticking });
+    const controllers = Array.from({ length: 1_000 }, () => new AbortController());
+    const firstMessages: Promise<void>[] = [];
+    const watches = controllers.map(async (controller, index) => {
+      let received = 0;
+      let markFirst = () => {};
+      firstMessages.push(new Promise((resolve) => (markFirst = resolve)));
+      for await (const { stock: update } of client.watchStock(
+        { sku: `sku-${index}` },
+        { signal: controller.signal },
+      )) {
+        if (update) received += 1;
+        markFirst();
+      }
+      return received;
+    });
+    await Promise.all(firstMessages);
+    expect(await openStreams(registry)).toBe(1_000);
+
+    for (const controller of controllers) controller.abort();
+    const received = await Promise.all(watches);
+
+    // Every watch got messages and ended without an error; the server closed every stream.
+    expect(received.every((count) => count >= 1)).toBe(true);
+    await eventually(async () => (await openStreams(registry)) === 0);
+    expect(await openStreams(registry)).toBe(0);
   });
 });

@@ -5,6 +5,7 @@ import { createGrpcServer } from '@switchboard/grpc';
 import { createLifecycle, type StopResult } from '@switchboard/lifecycle';
 import { createOpsServer, type Logger } from '@switchboard/observability';
 import { createJetStreamOutboxRelay } from '@switchboard/outbox';
+import { prepareSocketPath, removeSocketFile, secureSocketFile } from '@switchboard/uds';
 import type { Registry } from 'prom-client';
 import { createDatabasePool, migrateDatabase } from './adapters/database.js';
 import { createInventoryRepository } from './adapters/inventory-repository.js';
@@ -12,6 +13,8 @@ import { readSeedFile } from './adapters/seed-file.js';
 import type { InventoryConfig } from './config.js';
 import { createInventory } from './domain/inventory.js';
 import { createInventoryHandlers } from './entry-points/grpc/inventory-handlers.js';
+import { startInventoryNatsService } from './entry-points/nats/inventory-service.js';
+import { startStockChangeFeed } from './entry-points/nats/stock-change-feed.js';
 import { startOrderEventsConsumer } from './entry-points/nats/order-events-consumer.js';
 import { startReservationSweeper } from './entry-points/timers/reservation-sweeper.js';
 
@@ -103,14 +106,36 @@ export function createApp({ config, logger, registry }: AppDeps): App {
     const opsPort = await ops.start();
     await started('ops server', () => ops.stop());
 
+    // One implementation, three transports (DESIGN.md §3): the same handlers serve gRPC over
+    // TCP, gRPC over the Unix-domain socket and the NATS service.
     const inventory = createInventory(repository);
+    // WatchStock streams follow the StockChanged events on one NATS subscription.
+    const stockChanges = startStockChangeFeed(bus, registry);
+    await started('stock change feed', () => stockChanges.stop());
+    const handlers = createInventoryHandlers(inventory, stockChanges);
     const grpc = createGrpcServer({ logger, registry });
-    grpc.addService(InventoryServiceService, createInventoryHandlers(inventory));
+    grpc.addService(InventoryServiceService, handlers);
     // grpc.health.v1 says what /readyz says: NOT_SERVING until ready, when the database check
     // fails, and from the first moment of the stop.
     ops.onReadinessChange((ready) => grpc.setServing(ready));
+    const socketPath = config.grpcSocketPath;
+    if (socketPath !== '') {
+      // Throws, naming the path, if a live process serves it; a crash's leftover is removed.
+      await prepareSocketPath(socketPath, { logger });
+      // Registered before the gRPC drain, so it runs after it: the file goes once no call uses it.
+      await started('gRPC socket file', () => removeSocketFile(socketPath));
+    }
     const grpcPort = await grpc.listen(hostPort(config.grpcHost, config.grpcPort));
     await started('gRPC server', () => grpc.drain(drainGraceMs));
+    if (socketPath !== '') {
+      await grpc.listen(`unix://${socketPath}`);
+      await secureSocketFile(socketPath);
+    }
+
+    // Started only now and stopped first: a NATS request finds no responder (a quick
+    // UNAVAILABLE) rather than an inventory that cannot serve it.
+    const natsService = await startInventoryNatsService(bus, handlers);
+    await started('NATS service', () => natsService.stop());
 
     // Confirmed orders commit their reservations; unconfirmed ones expire.
     const orderEvents = await startOrderEventsConsumer({

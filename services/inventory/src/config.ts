@@ -1,5 +1,6 @@
 import {
   ConfigError,
+  custom,
   integer,
   loadConfig,
   oneOf,
@@ -9,6 +10,7 @@ import {
   type Env,
 } from '@switchboard/config';
 import { LOG_LEVELS } from '@switchboard/observability';
+import { socketPathProblem } from '@switchboard/uds';
 
 /** Every environment variable the service reads; main.ts is the only caller with process.env. */
 const spec = {
@@ -21,6 +23,19 @@ const spec = {
     description: 'Address the gRPC server binds.',
   }),
   grpcPort: port('GRPC_PORT', { default: 50051, description: 'gRPC port; 0 picks a free one.' }),
+  grpcSocketPath: custom(
+    'GRPC_SOCKET_PATH',
+    {
+      default: '',
+      description:
+        'Unix-domain socket the gRPC server also binds (absolute, at most 107 bytes); empty binds none.',
+    },
+    (raw) => {
+      if (raw === '') return raw;
+      const problem = socketPathProblem(raw);
+      return problem ? { problem } : raw;
+    },
+  ),
   opsHost: string('OPS_HOST', {
     default: '0.0.0.0',
     description: 'Address of /livez, /readyz, /metrics.',

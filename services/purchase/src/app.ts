@@ -2,12 +2,12 @@ import { ORDERS_STREAM, STREAMS, connectBus, ensureStreams } from '@switchboard/
 import { createLifecycle } from '@switchboard/lifecycle';
 import { createOpsServer } from '@switchboard/observability';
 import type { Logger } from '@switchboard/observability';
+import { createInventoryClient } from '@switchboard/inventory-client';
 import { createCircuitBreaker } from '@switchboard/resilience';
 import { createJetStreamOutboxRelay } from '@switchboard/outbox';
 import type { Registry } from 'prom-client';
 import { createDatabasePool, migrateDatabase } from './adapters/database.js';
 import { withCircuitBreaker } from './adapters/circuit-breaking-inventory-client.js';
-import { createGrpcInventoryClient } from './adapters/grpc-inventory-client.js';
 import { createPostgresOrderStore } from './adapters/postgres-order-store.js';
 import type { PurchaseConfig } from './config.js';
 import { createPurchaseService } from './domain/purchase-service.js';
@@ -51,11 +51,12 @@ export function createApp(deps: {
     relay.start();
     lifecycle.onStop('outbox relay', () => relay.stop());
 
+    // INVENTORY_TARGET picks the transport (gRPC over TCP or UDS, NATS); nothing else changes.
     const inventory = withCircuitBreaker(
-      createGrpcInventoryClient({
-        target: config.inventoryTarget,
+      createInventoryClient(config.inventoryTarget, {
         registry,
         logger,
+        bus,
         keepaliveTimeMs: config.inventoryKeepaliveTimeMs,
       }),
       createCircuitBreaker({

@@ -11,6 +11,7 @@ import {
   mustExceed,
 } from '@switchboard/config';
 import { SERVER_KEEPALIVE_POLICY, keepaliveProblems } from '@switchboard/grpc';
+import { parseInventoryTarget } from '@switchboard/inventory-client';
 import { LOG_LEVELS } from '@switchboard/observability';
 
 /** Every variable purchase reads; README.md has the same table for operators. */
@@ -21,14 +22,14 @@ export const configSpec = {
   httpPort: port('HTTP_PORT', { default: 8080 }),
   opsHost: string('OPS_HOST', { default: '0.0.0.0' }),
   opsPort: port('OPS_PORT', { default: 9464 }),
-  // Checked here, so a bad target stops the start instead of failing the first purchase.
-  // dns:///name:port resolves to every replica; ipv4:a:port,b:port lists them (tests, static setups).
-  inventoryTarget: custom('INVENTORY_TARGET', { default: 'dns:///inventory:50051' }, (raw) =>
-    /^dns:\/\/\/[^/:]+:\d{1,5}$/.test(raw) ||
-    /^ipv4:\d{1,3}(\.\d{1,3}){3}:\d{1,5}(,\d{1,3}(\.\d{1,3}){3}:\d{1,5})*$/.test(raw)
-      ? raw
-      : { problem: 'must look like dns:///host:port or ipv4:10.0.0.1:50051,10.0.0.2:50051' },
-  ),
+  // Checked here, so a bad target stops the start instead of failing the first purchase. The
+  // one switch between transports: gRPC over TCP (dns:///inventory:50051, or ipv4:a:port,b:port),
+  // gRPC over a Unix-domain socket (unix:///run/switchboard/inventory.sock), NATS request-reply
+  // (nats:inventory.v1).
+  inventoryTarget: custom('INVENTORY_TARGET', { default: 'dns:///inventory:50051' }, (raw) => {
+    const parsed = parseInventoryTarget(raw);
+    return 'problem' in parsed ? parsed : raw;
+  }),
   inventoryKeepaliveTimeMs: integer('INVENTORY_KEEPALIVE_TIME_MS', { default: 30_000, min: 1_000 }),
   inventoryBreakerResetMs: integer('INVENTORY_BREAKER_RESET_MS', {
     default: 2_000,

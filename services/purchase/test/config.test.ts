@@ -36,7 +36,7 @@ describe('purchase config', () => {
     expect((error as ConfigError).problems).toEqual([
       'DATABASE_URL: is required but not set',
       'HTTP_PORT: must be a whole number (got "eighty")',
-      'INVENTORY_TARGET: must look like dns:///host:port or ipv4:10.0.0.1:50051,10.0.0.2:50051 (got "inventory:50051")',
+      'INVENTORY_TARGET: must look like dns:///host:port, ipv4:10.0.0.1:50051[,...], unix:///absolute/path.sock or nats:service.version (got "inventory:50051")',
       'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent (got "chatty")',
     ]);
   });
@@ -47,6 +47,43 @@ describe('purchase config', () => {
       INVENTORY_TARGET: 'ipv4:127.0.0.1:50051,127.0.0.1:50052',
     });
     expect(config.inventoryTarget).toBe('ipv4:127.0.0.1:50051,127.0.0.1:50052');
+  });
+
+  it('accepts an inventory target on each transport: gRPC over TCP, over a socket, NATS', () => {
+    for (const target of [
+      'dns:///inventory:50051',
+      'unix:///run/switchboard/inventory.sock',
+      'nats:inventory.v1',
+    ]) {
+      const config = readConfig({
+        DATABASE_URL: 'postgres://purchase:purchase@postgres:5432/purchase',
+        INVENTORY_TARGET: target,
+      });
+      expect(config.inventoryTarget).toBe(target);
+    }
+  });
+
+  it('refuses a socket target whose path does not fit a Unix socket address, naming its length', () => {
+    const path = `/run/${'x'.repeat(120)}.sock`;
+    expect(() =>
+      readConfig({
+        DATABASE_URL: 'postgres://purchase:purchase@postgres:5432/purchase',
+        INVENTORY_TARGET: `unix://${path}`,
+      }),
+    ).toThrow(
+      `INVENTORY_TARGET: unix target: socket path ${path} is 130 bytes; Linux allows at most 107`,
+    );
+  });
+
+  it('refuses a relative socket path and a NATS target without a version', () => {
+    for (const target of ['unix://inventory.sock', 'nats:inventory']) {
+      expect(() =>
+        readConfig({
+          DATABASE_URL: 'postgres://purchase:purchase@postgres:5432/purchase',
+          INVENTORY_TARGET: target,
+        }),
+      ).toThrow(/INVENTORY_TARGET: /);
+    }
   });
 
   it('refuses settings that disagree, naming each pair and why', () => {

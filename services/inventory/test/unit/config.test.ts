@@ -8,6 +8,7 @@ describe('readConfig', () => {
       databaseUrl: 'postgres://u:p@db:5432/inventory',
       grpcHost: '0.0.0.0',
       grpcPort: 50051,
+      grpcSocketPath: '',
       opsHost: '0.0.0.0',
       opsPort: 9464,
       logLevel: 'info',
@@ -21,6 +22,22 @@ describe('readConfig', () => {
       reservationSweepIntervalMs: 5_000,
       outboxPollIntervalMs: 500,
     });
+  });
+
+  it('refuses a gRPC socket path that is relative or longer than a Unix socket address allows', () => {
+    const long = `/run/${'s'.repeat(110)}.sock`;
+    let error: unknown;
+    try {
+      readConfig({ DATABASE_URL: 'postgres://u:p@db:5432/inventory', GRPC_SOCKET_PATH: long });
+    } catch (caught) {
+      error = caught;
+    }
+    expect((error as ConfigError).problems).toEqual([
+      `GRPC_SOCKET_PATH: socket path ${long} is 120 bytes; Linux allows at most 107 (got "${long}")`,
+    ]);
+    expect(() =>
+      readConfig({ DATABASE_URL: 'postgres://u:p@db:5432/inventory', GRPC_SOCKET_PATH: 'a.sock' }),
+    ).toThrow('GRPC_SOCKET_PATH: socket path a.sock must be absolute');
   });
 
   it('refuses a NATS_URL that is not nats://', () => {

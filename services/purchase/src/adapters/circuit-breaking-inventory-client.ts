@@ -16,6 +16,8 @@ export function withCircuitBreaker(
     release: (...args) => breaker.run(() => inventory.release(...args)),
     getStock: (...args) => breaker.run(() => inventory.getStock(...args)),
     listStock: (...args) => breaker.run(() => inventory.listStock(...args)),
+    // A watch is one long call, not many short ones: nothing for the breaker to count.
+    watchStock: (...args) => inventory.watchStock(...args),
     checkHealth: (options) => inventory.checkHealth(options),
     close() {
       breaker.close();

@@ -28,6 +28,8 @@ export interface ComposeSystem {
    * container (its port is not published).
    */
   prometheusQuery(query: string): Promise<PrometheusSample[]>;
+  /** A service's /metrics text, fetched inside its container (ops ports are not published). */
+  metricsOf(service: string): Promise<string>;
   /** `compose down -v`: containers, network and volumes go. */
   down(): Promise<void>;
 }
@@ -59,7 +61,9 @@ function composeFlavour(): ComposeFlavour {
  * Builds the images and starts docker-compose.yml under a project name of its own, with a
  * random host port for purchase, so it runs beside a system a developer already has up.
  */
-export async function startComposeSystem(): Promise<ComposeSystem> {
+export async function startComposeSystem(
+  options: { env?: Record<string, string> } = {},
+): Promise<ComposeSystem> {
   const flavour = composeFlavour();
   const project = `switchboard-e2e-${randomUUID().slice(0, 8)}`;
   // Compose v2 names containers "<service>-1" (testcontainers strips the project), v1
@@ -70,8 +74,9 @@ export async function startComposeSystem(): Promise<ComposeSystem> {
   let compose = new DockerComposeEnvironment(REPO_ROOT, 'docker-compose.yml')
     .withProjectName(project)
     .withBuild()
-    // Host port 0: Docker picks a free one.
-    .withEnvironment({ PURCHASE_PUBLIC_PORT: '0' })
+    // Host port 0: Docker picks a free one. `env` sets compose's own variables, such as
+    // INVENTORY_TARGET, the transport purchase calls inventory over.
+    .withEnvironment({ PURCHASE_PUBLIC_PORT: '0', ...options.env })
     // nats runs FROM scratch, with no shell for a healthcheck; the others have healthchecks.
     .withWaitStrategy(containerName('nats'), Wait.forLogMessage('Server is ready'))
     .withWaitStrategy(
@@ -151,6 +156,15 @@ export async function startComposeSystem(): Promise<ComposeSystem> {
         value: [number, string];
       }[];
       return vector.map(({ metric, value }) => ({ metric, value: Number(value[1]) }));
+    },
+
+    async metricsOf(service) {
+      const script = `fetch('http://127.0.0.1:9464/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))`;
+      const result = await environment
+        .getContainer(containerName(service))
+        .exec(['node', '-e', script]);
+      if (result.exitCode !== 0) throw new Error(`${service} /metrics failed: ${result.stderr}`);
+      return result.stdout;
     },
 
     async down() {

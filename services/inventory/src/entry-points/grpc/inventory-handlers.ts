@@ -4,8 +4,9 @@ import {
   type Reservation as ProtoReservation,
   type Stock as ProtoStock,
 } from '@switchboard/contracts';
-import type { UnaryHandlers } from '@switchboard/grpc';
+import type { ServiceHandlers } from '@switchboard/grpc';
 import type { Inventory } from '../../domain/inventory.js';
+import type { StockChangeFeed } from '../nats/stock-change-feed.js';
 import type { Reservation, ReservationState, Stock } from '../../domain/types.js';
 
 const PROTO_STATES: Record<ReservationState, ProtoReservationState> = {
@@ -21,7 +22,8 @@ const PROTO_STATES: Record<ReservationState, ProtoReservationState> = {
  */
 export function createInventoryHandlers(
   inventory: Inventory,
-): UnaryHandlers<typeof InventoryServiceService> {
+  stockChanges: StockChangeFeed,
+): ServiceHandlers<typeof InventoryServiceService> {
   return {
     async reserve(request, { signal }) {
       const reservation = await inventory.reserve(
@@ -42,6 +44,21 @@ export function createInventoryHandlers(
 
     async getStock(request, { signal }) {
       return { stock: toProtoStock(await inventory.getStock(request.sku, { signal })) };
+    },
+
+    // The stock now, then after every change, until the caller cancels (the signal aborts).
+    async *watchStock(request, { signal }) {
+      // Listening starts before the read, so a change between the two is not missed.
+      const changes = stockChanges.watch(request.sku, signal);
+      try {
+        const current = await inventory.getStock(request.sku, { signal });
+        yield { stock: toProtoStock(current) };
+        for await (const { onHand, reserved, available } of changes) {
+          yield { stock: { sku: current.sku, name: current.name, onHand, reserved, available } };
+        }
+      } finally {
+        changes.close();
+      }
     },
 
     async listStock(request, { signal }) {

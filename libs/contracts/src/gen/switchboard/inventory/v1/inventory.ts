@@ -11,7 +11,9 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -144,6 +146,14 @@ export interface ListStockResponse {
   stock: Stock[];
   /** Empty on the last page. */
   nextPageToken: string;
+}
+
+export interface WatchStockRequest {
+  sku: string;
+}
+
+export interface WatchStockResponse {
+  stock: Stock | undefined;
 }
 
 function createBaseItem(): Item {
@@ -1129,6 +1139,140 @@ export const ListStockResponse: MessageFns<ListStockResponse> = {
   },
 };
 
+function createBaseWatchStockRequest(): WatchStockRequest {
+  return { sku: "" };
+}
+
+export const WatchStockRequest: MessageFns<WatchStockRequest> = {
+  encode(message: WatchStockRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sku !== "") {
+      writer.uint32(10).string(message.sku);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchStockRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchStockRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sku = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchStockRequest {
+    return { sku: isSet(object.sku) ? globalThis.String(object.sku) : "" };
+  },
+
+  toJSON(message: WatchStockRequest): unknown {
+    const obj: any = {};
+    if (message.sku !== "") {
+      obj.sku = message.sku;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WatchStockRequest>): WatchStockRequest {
+    return WatchStockRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WatchStockRequest>): WatchStockRequest {
+    const message = createBaseWatchStockRequest();
+    message.sku = object.sku ?? "";
+    return message;
+  },
+};
+
+function createBaseWatchStockResponse(): WatchStockResponse {
+  return { stock: undefined };
+}
+
+export const WatchStockResponse: MessageFns<WatchStockResponse> = {
+  encode(message: WatchStockResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.stock !== undefined) {
+      Stock.encode(message.stock, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchStockResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchStockResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.stock = Stock.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchStockResponse {
+    return { stock: isSet(object.stock) ? Stock.fromJSON(object.stock) : undefined };
+  },
+
+  toJSON(message: WatchStockResponse): unknown {
+    const obj: any = {};
+    if (message.stock !== undefined) {
+      obj.stock = Stock.toJSON(message.stock);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WatchStockResponse>): WatchStockResponse {
+    return WatchStockResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WatchStockResponse>): WatchStockResponse {
+    const message = createBaseWatchStockResponse();
+    message.stock = (object.stock !== undefined && object.stock !== null) ? Stock.fromPartial(object.stock) : undefined;
+    return message;
+  },
+};
+
 /** InventoryService reserves and reports stock. Reserve and Release are idempotent by order_id. */
 export type InventoryServiceService = typeof InventoryServiceService;
 export const InventoryServiceService = {
@@ -1176,6 +1320,19 @@ export const InventoryServiceService = {
     responseSerialize: (value: ListStockResponse): Buffer => Buffer.from(ListStockResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListStockResponse => ListStockResponse.decode(value),
   },
+  /**
+   * The SKU's stock now, then again after every change, until the caller cancels. Over NATS
+   * its equivalent is the stock.changed event stream filtered by SKU (docs/events.md).
+   */
+  watchStock: {
+    path: "/switchboard.inventory.v1.InventoryService/WatchStock" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchStockRequest): Buffer => Buffer.from(WatchStockRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchStockRequest => WatchStockRequest.decode(value),
+    responseSerialize: (value: WatchStockResponse): Buffer => Buffer.from(WatchStockResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WatchStockResponse => WatchStockResponse.decode(value),
+  },
 } as const;
 
 export interface InventoryServiceServer extends UntypedServiceImplementation {
@@ -1191,6 +1348,11 @@ export interface InventoryServiceServer extends UntypedServiceImplementation {
   getStock: handleUnaryCall<GetStockRequest, GetStockResponse>;
   /** ListStock pages through the stock of every SKU, ordered by SKU. */
   listStock: handleUnaryCall<ListStockRequest, ListStockResponse>;
+  /**
+   * The SKU's stock now, then again after every change, until the caller cancels. Over NATS
+   * its equivalent is the stock.changed event stream filtered by SKU (docs/events.md).
+   */
+  watchStock: handleServerStreamingCall<WatchStockRequest, WatchStockResponse>;
 }
 
 export interface InventoryServiceClient extends Client {
@@ -1262,6 +1424,16 @@ export interface InventoryServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListStockResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * The SKU's stock now, then again after every change, until the caller cancels. Over NATS
+   * its equivalent is the stock.changed event stream filtered by SKU (docs/events.md).
+   */
+  watchStock(request: WatchStockRequest, options?: Partial<CallOptions>): ClientReadableStream<WatchStockResponse>;
+  watchStock(
+    request: WatchStockRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchStockResponse>;
 }
 
 export const InventoryServiceClient = makeGenericClientConstructor(

@@ -1,19 +1,15 @@
-import { InventoryServiceService, ReservationState, type Stock } from '@switchboard/contracts';
-import { AppError } from '@switchboard/errors';
+import { InventoryServiceService } from '@switchboard/contracts';
 import { createGrpcClient, type MethodPolicies } from '@switchboard/grpc';
-import type { Logger } from '@switchboard/observability';
+import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type {
-  InventoryClient,
-  ReservationState as State,
-  StockLevel,
-} from '../domain/inventory-client.js';
+import type { InventoryClient } from './inventory-client.js';
+import { toState, toStockLevel } from './protobuf-mapping.js';
 
 /**
- * How purchase calls each method. All four are safe to retry: Reserve and Release are
- * idempotent by order id, the others only read. Only Release waits for a connection: it gives
- * stock back after a failure, where riding out a reconnect beats leaving the stock held until
- * its TTL; everything a user waits for fails fast instead.
+ * How each method is called. All four are safe to retry: Reserve and Release are idempotent
+ * by order id, the others only read. Only Release waits for a connection: it gives stock back
+ * after a failure, where riding out a reconnect beats leaving the stock held until its TTL;
+ * everything a user waits for fails fast instead.
  */
 export const INVENTORY_METHODS: MethodPolicies<typeof InventoryServiceService> = {
   reserve: { idempotent: true },
@@ -22,7 +18,11 @@ export const INVENTORY_METHODS: MethodPolicies<typeof InventoryServiceService> =
   listStock: { idempotent: true },
 };
 
-/** The InventoryClient over gRPC: one channel to the target, shared by every request. */
+/**
+ * The InventoryClient over gRPC: one channel to the target, shared by every request. The
+ * target is `dns:///host:port` (TCP) or `unix:///abs/path` (a Unix-domain socket); grpc-js
+ * handles both, so TCP and UDS differ only in this string.
+ */
 export function createGrpcInventoryClient(options: {
   target: string;
   registry: Registry;
@@ -52,28 +52,12 @@ export function createGrpcInventoryClient(options: {
       const response = await grpc.listStock(page, options);
       return { stock: response.stock.map(toStockLevel), nextPageToken: response.nextPageToken };
     },
+    async *watchStock(sku, { signal }) {
+      for await (const { stock } of grpc.watchStock({ sku }, { signal })) {
+        yield toStockLevel(stock);
+      }
+    },
     checkHealth: (options) => grpc.checkHealth(options),
     close: () => grpc.close(),
   };
-}
-
-function toStockLevel(stock: Stock | undefined): StockLevel {
-  const { sku = '', name = '', onHand = 0, reserved = 0, available = 0 } = stock ?? {};
-  return { sku, name, onHand, reserved, available };
-}
-
-function toState(state: ReservationState | undefined): State {
-  switch (state) {
-    case ReservationState.RESERVATION_STATE_RESERVED:
-      return 'RESERVED';
-    case ReservationState.RESERVATION_STATE_COMMITTED:
-      return 'COMMITTED';
-    case ReservationState.RESERVATION_STATE_RELEASED:
-      return 'RELEASED';
-    default:
-      throw new AppError(
-        'INTERNAL',
-        `inventory answered Reserve with reservation state ${String(state)}`,
-      );
-  }
 }

@@ -1,0 +1,267 @@
+import {
+  Svcm,
+  ServiceErrorCodeHeader,
+  ServiceErrorHeader,
+  type Service,
+  type ServiceMsg,
+} from '@nats-io/services';
+import { errors, headers, type Msg, type MsgHdrs } from '@nats-io/transport-node';
+import {
+  AppError,
+  codeOfNatsServiceError,
+  isErrorCode,
+  natsServiceErrorOf,
+  toAppError,
+  type ErrorDetails,
+} from '@switchboard/errors';
+import { Histogram, type Registry } from 'prom-client';
+import type { Bus } from './connection.js';
+
+/**
+ * Request-reply over the NATS services API ("micro"): a named, versioned service whose
+ * endpoints answer requests, discoverable with `$SRV.PING|INFO|STATS.<name>`. Payloads are
+ * bytes here (protobuf in Switchboard); errors travel as the micro protocol's
+ * `Nats-Service-Error-Code`/`Nats-Service-Error` headers, plus the exact AppError code and
+ * details, as over gRPC (ADR 3).
+ */
+export const ERROR_CODE_HEADER = 'switchboard-error-code';
+export const ERROR_DETAILS_HEADER = 'switchboard-error-details';
+/**
+ * How long the caller still waits, in ms, when it sends: like gRPC's `grpc-timeout`, a
+ * duration rather than a time, so clocks of different hosts need not agree.
+ */
+export const TIMEOUT_HEADER = 'switchboard-timeout-ms';
+
+/** What an endpoint handler knows of its request besides the payload. */
+export interface RequestContext {
+  /** When the caller stops waiting; undefined if it sent no timeout. */
+  deadline: Date | undefined;
+  /** Aborted when the deadline passes: stop the work. */
+  signal: AbortSignal;
+}
+
+export type EndpointHandler = (payload: Uint8Array, context: RequestContext) => Promise<Uint8Array>;
+
+export interface NatsServiceOptions {
+  /** The service's name in `$SRV.*` discovery, e.g. `inventory`. */
+  name: string;
+  /** Semantic version, as the micro protocol requires, e.g. `1.0.0`. */
+  version: string;
+  description: string;
+  /** Endpoint subjects are `<subjectPrefix>.<endpoint name>`, e.g. `inventory.v1.GetStock`. */
+  subjectPrefix: string;
+  endpoints: Record<string, EndpointHandler>;
+}
+
+export interface NatsService {
+  /** Stops answering: the endpoints' subscriptions are drained, so requests in flight finish. */
+  stop(): Promise<void>;
+  readonly subjects: readonly string[];
+}
+
+/** The subject of one endpoint; servers and clients both build it here. */
+export function endpointSubject(subjectPrefix: string, endpoint: string): string {
+  return `${subjectPrefix}.${endpoint}`;
+}
+
+/**
+ * Serves the endpoints on the bus's connection, in the queue group `q` (the micro default),
+ * so replicas share the requests. Work whose caller's timeout has passed is dropped.
+ */
+export async function startNatsService(
+  bus: Bus,
+  options: NatsServiceOptions,
+): Promise<NatsService> {
+  const logger = bus.logger.child({ component: 'nats-service', service: options.name });
+  const metrics = requestMetrics(bus.registry);
+  // @nats-io/services is a prerelease built against an older @nats-io/nats-core; its types
+  // differ from the connection's (3.4) but the protocol and the calls it uses are the same
+  // (ADR 9), so the connection is passed through this one cast.
+  const service: Service = await new Svcm(bus.connection as never).add({
+    name: options.name,
+    version: options.version,
+    description: options.description,
+  });
+
+  const subjects: string[] = [];
+  for (const [name, handler] of Object.entries(options.endpoints)) {
+    const subject = endpointSubject(options.subjectPrefix, name);
+    subjects.push(subject);
+    service.addEndpoint(name, {
+      subject,
+      handler: (error, message) => {
+        if (error) {
+          logger.error({ err: error, subject }, 'endpoint subscription failed');
+          return;
+        }
+        void answer(message, subject, handler);
+      },
+    });
+  }
+  logger.info({ version: options.version, subjects }, 'NATS service started');
+
+  async function answer(message: ServiceMsg, subject: string, handler: EndpointHandler) {
+    const startedAt = performance.now();
+    const timeoutMs = Number(message.headers?.get(TIMEOUT_HEADER) || NaN);
+    const deadline = Number.isFinite(timeoutMs) ? new Date(Date.now() + timeoutMs) : undefined;
+    const controller = new AbortController();
+    const finish = (outcome: string) => metrics.observe('server', subject, outcome, startedAt);
+
+    // Work whose caller has already given up is dropped, not done.
+    if (deadline && timeoutMs <= 0) {
+      respondWithError(message, new AppError('DEADLINE_EXCEEDED', 'the deadline had passed'));
+      finish('DEADLINE_EXCEEDED');
+      return;
+    }
+    const timer = deadline
+      ? setTimeout(
+          () => controller.abort(new AppError('DEADLINE_EXCEEDED', 'deadline exceeded')),
+          timeoutMs,
+        )
+      : undefined;
+    try {
+      const reply = await handler(message.data, { deadline, signal: controller.signal });
+      message.respond(reply);
+      finish('OK');
+    } catch (thrown) {
+      const appError = toAppError(thrown);
+      if (appError.code === 'INTERNAL')
+        logger.error({ err: thrown, subject }, 'unexpected error in handler');
+      respondWithError(message, appError);
+      finish(appError.code);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  return {
+    subjects,
+    async stop() {
+      await service.stop();
+      logger.info('NATS service stopped');
+    },
+  };
+}
+
+function respondWithError(message: ServiceMsg, error: AppError): void {
+  const extra = headers();
+  extra.set(ERROR_CODE_HEADER, error.code);
+  if (error.details) extra.set(ERROR_DETAILS_HEADER, JSON.stringify(error.details));
+  // Internal messages stay inside the process, as over gRPC.
+  const description = error.code === 'INTERNAL' ? 'internal error' : error.message;
+  message.respondError(natsServiceErrorOf(error.code), description, undefined, {
+    headers: extra as never,
+  });
+}
+
+export interface RequestOptions {
+  /** When to give up; the request timeout and the server's deadline both come from it. */
+  deadline: Date;
+  /** Cancels the wait, e.g. when the HTTP client that asked went away. */
+  signal?: AbortSignal;
+  /** The peer's name in errors ("inventory: no responders"). */
+  peerName: string;
+}
+
+/**
+ * One request to a service endpoint; resolves with the reply's payload, rejects only with
+ * AppError. While the connection is down it fails at once (UNAVAILABLE) rather than holding
+ * the caller until the deadline, as the gRPC client does.
+ */
+export async function natsRequest(
+  bus: Bus,
+  subject: string,
+  payload: Uint8Array,
+  options: RequestOptions,
+): Promise<Uint8Array> {
+  const { peerName, signal } = options;
+  const metrics = requestMetrics(bus.registry);
+  const startedAt = performance.now();
+  const fail = (error: AppError): never => {
+    metrics.observe('client', subject, error.code, startedAt);
+    throw error;
+  };
+  if (signal?.aborted) fail(new AppError('CANCELLED', 'the call was cancelled before it started'));
+  const timeoutMs = options.deadline.getTime() - Date.now();
+  if (timeoutMs <= 0) fail(new AppError('DEADLINE_EXCEEDED', `${peerName}: deadline exceeded`));
+  if (!bus.isConnected()) fail(new AppError('UNAVAILABLE', `${peerName}: NATS not connected`));
+
+  const sent = headers();
+  sent.set(TIMEOUT_HEADER, String(timeoutMs));
+  let onAbort = () => {};
+  const cancelled = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new AppError('CANCELLED', 'the call was cancelled'));
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  let reply: Msg;
+  try {
+    // A cancelled request cannot be taken back from NATS; the reply is simply not awaited.
+    reply = await Promise.race([
+      bus.connection.request(subject, payload, { timeout: timeoutMs, headers: sent }),
+      cancelled,
+    ]);
+  } catch (thrown) {
+    return fail(fromRequestError(thrown, peerName));
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+  const error = fromServiceError(reply.headers, peerName);
+  if (error) fail(error);
+  metrics.observe('client', subject, 'OK', startedAt);
+  return reply.data;
+}
+
+function fromRequestError(thrown: unknown, peer: string): AppError {
+  if (thrown instanceof AppError) return thrown;
+  if (thrown instanceof errors.RequestError && thrown.isNoResponders()) {
+    return new AppError('UNAVAILABLE', `${peer}: no service answers`, { cause: thrown });
+  }
+  if (
+    thrown instanceof errors.TimeoutError ||
+    (thrown as Error).cause instanceof errors.TimeoutError
+  ) {
+    return new AppError('DEADLINE_EXCEEDED', `${peer}: deadline exceeded`, { cause: thrown });
+  }
+  if (
+    thrown instanceof errors.ClosedConnectionError ||
+    thrown instanceof errors.DrainingConnectionError
+  ) {
+    return new AppError('UNAVAILABLE', `${peer}: NATS connection closing`, { cause: thrown });
+  }
+  return new AppError('INTERNAL', `${peer}: request failed`, { cause: thrown });
+}
+
+function fromServiceError(replyHeaders: MsgHdrs | undefined, peer: string): AppError | undefined {
+  const number = replyHeaders?.get(ServiceErrorCodeHeader);
+  if (!replyHeaders || !number) return undefined;
+  const description = replyHeaders.get(ServiceErrorHeader);
+  const code = replyHeaders.get(ERROR_CODE_HEADER);
+  const details = replyHeaders.get(ERROR_DETAILS_HEADER);
+  if (isErrorCode(code)) {
+    return new AppError(code, description, {
+      details: details ? (JSON.parse(details) as ErrorDetails) : undefined,
+    });
+  }
+  // A service that is not ours: only the micro protocol's number to go by.
+  const fallback = codeOfNatsServiceError(Number(number));
+  return new AppError(fallback, `${peer}: ${description || fallback.toLowerCase()}`);
+}
+
+/** nats_requests_total / nats_request_duration_seconds, by side, subject and outcome. */
+function requestMetrics(registry: Registry) {
+  const name = 'nats_request_duration_seconds';
+  const histogram =
+    (registry.getSingleMetric(name) as Histogram<'side' | 'subject' | 'outcome'> | undefined) ??
+    new Histogram({
+      name,
+      help: 'NATS request-reply calls by side (client, server), subject and outcome (OK or the error code).',
+      labelNames: ['side', 'subject', 'outcome'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    });
+  return {
+    observe(side: 'client' | 'server', subject: string, outcome: string, startedAt: number) {
+      histogram.observe({ side, subject, outcome }, (performance.now() - startedAt) / 1000);
+    },
+  };
+}

@@ -1,0 +1,347 @@
+/**
+ * `npm run bench:transports`: the Inventory API's calls per second and p50/p99 latency at
+ * concurrency 1, 16, 64 and 256 over gRPC/TCP, gRPC/UDS and NATS, beside bare baselines on
+ * the same sockets, in one run. Prints a table and saves it as JSON under bench-results/.
+ *
+ * Rows:
+ * - inventory GetStock / Reserve: the real service (built dist/main.js, Postgres, NATS)
+ *   through @switchboard/inventory-client, as purchase calls it;
+ * - canned GetStock, ours: @switchboard/grpc or the NATS service on both ends, no database;
+ * - canned GetStock, bare: grpc-js Client/Server and a plain NATS request/subscription;
+ * - net ping-pong: 16 bytes there and back on a raw socket, the floor of each socket type.
+ * Environment: BENCH_DURATION_MS (per cell, default 2000), BENCH_CONCURRENCY (default 1,16,64,256).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { Client, Metadata, credentials } from '@grpc/grpc-js';
+import { connectBus } from '@switchboard/bus';
+import { InventoryServiceService } from '@switchboard/contracts';
+import { createGrpcClient } from '@switchboard/grpc';
+import { createInventoryClient, INVENTORY_METHODS } from '@switchboard/inventory-client';
+import { createLogger, createMetricsRegistry } from '@switchboard/observability';
+import { REPO_ROOT, createDatabase, startNats, startPostgres } from '@switchboard/testing';
+import { measure, type CellResult } from './measure.js';
+import { netPingPong } from './net-ping-pong.js';
+
+const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 2000);
+const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '1,16,64,256').split(',').map(Number);
+const logger = createLogger({ service: 'bench', level: 'error' });
+const registry = () => createMetricsRegistry({ service: 'bench' });
+const inSeconds = (s: number) => ({ deadline: new Date(Date.now() + s * 1000) });
+
+interface Row {
+  call: string;
+  transport: string;
+  stack: 'inventory' | 'ours' | 'ours-no-retry' | 'bare' | 'raw';
+  /** Makes the call function for a given concurrency (raw sockets need one per caller). */
+  prepare(concurrency: number): Promise<{ call: () => Promise<unknown>; close?: () => void }>;
+}
+
+const scratch = await mkdtemp(join(tmpdir(), 'bench-'));
+const children: ChildProcess[] = [];
+const [postgres, nats] = await Promise.all([startPostgres(), startNats()]);
+try {
+  // The real inventory, as its image runs it, on TCP, a Unix socket and NATS at once.
+  const seedFile = join(scratch, 'products.json');
+  await writeFile(seedFile, JSON.stringify([{ sku: 'sku-bench', name: 'Bench', onHand: 1e9 }]));
+  const inventorySocket = join(scratch, 'inventory.sock');
+  const inventoryMain = join(REPO_ROOT, 'services', 'inventory', 'dist', 'main.js');
+  const inventory = spawn(process.execPath, [inventoryMain], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: await createDatabase(postgres, 'inventory_bench'),
+      NATS_URL: nats.url,
+      GRPC_HOST: '127.0.0.1',
+      GRPC_PORT: '50151',
+      GRPC_SOCKET_PATH: inventorySocket,
+      OPS_HOST: '127.0.0.1',
+      OPS_PORT: '59464',
+      SEED_FILE: seedFile,
+      DB_POOL_MAX: '20',
+      SHUTDOWN_DELAY_MS: '0',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  children.push(inventory);
+  await waitReady('http://127.0.0.1:59464/readyz');
+
+  // The baselines, in a process of their own.
+  const baselineScript = fileURLToPath(new URL('./baseline-servers.js', import.meta.url));
+  const baselines = spawn(process.execPath, [baselineScript, nats.url, scratch], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(baselines);
+  const firstLine = await new Promise<string>((resolve) =>
+    createInterface({ input: baselines.stdout }).once('line', resolve),
+  );
+  const addresses = JSON.parse(firstLine) as {
+    netTcpPort: number;
+    netSocket: string;
+    bareTcpPort: number;
+    bareSocket: string;
+    oursTcpPort: number;
+    oursSocket: string;
+    bareNatsSubject: string;
+    oursNatsTarget: string;
+  };
+
+  const bus = await connectBus({ servers: nats.url, name: 'bench', logger, registry: registry() });
+  const inventoryTargets = {
+    'gRPC/TCP': 'dns:///127.0.0.1:50151',
+    'gRPC/UDS': `unix://${inventorySocket}`,
+    NATS: 'nats:inventory.v1',
+  };
+  let orders = 0;
+  const rows: Row[] = [];
+  for (const [transport, target] of Object.entries(inventoryTargets)) {
+    const client = createInventoryClient(target, {
+      bus,
+      logger,
+      registry: registry(),
+      keepaliveTimeMs: 30_000,
+    });
+    rows.push({
+      call: 'inventory GetStock',
+      transport,
+      stack: 'inventory',
+      prepare: () => Promise.resolve({ call: () => client.getStock('sku-bench', inSeconds(5)) }),
+    });
+    rows.push({
+      call: 'inventory Reserve',
+      transport,
+      stack: 'inventory',
+      prepare: () =>
+        Promise.resolve({
+          call: () => {
+            orders += 1;
+            return client.reserve(
+              `bench-${orders}`,
+              [{ sku: 'sku-bench', quantity: 1 }],
+              60,
+              inSeconds(5),
+            );
+          },
+        }),
+    });
+  }
+  const cannedRequest = { sku: 'sku-bench' };
+  for (const [transport, target] of [
+    ['gRPC/TCP', `dns:///127.0.0.1:${addresses.oursTcpPort}`],
+    ['gRPC/UDS', `unix://${addresses.oursSocket}`],
+  ] as const) {
+    const ours = createGrpcClient(InventoryServiceService, target, {
+      registry: registry(),
+      peerName: 'bench',
+      methods: INVENTORY_METHODS,
+    });
+    rows.push({
+      call: 'canned GetStock',
+      transport,
+      stack: 'ours',
+      prepare: () => Promise.resolve({ call: () => ours.getStock(cannedRequest, inSeconds(5)) }),
+    });
+    // The same without a retryPolicy in the service config: what grpc-js's retry machinery
+    // (buffering each call so it can be replayed) costs on the happy path.
+    const oursNoRetry = createGrpcClient(InventoryServiceService, target, {
+      registry: registry(),
+      peerName: 'bench',
+    });
+    rows.push({
+      call: 'canned GetStock',
+      transport,
+      stack: 'ours-no-retry',
+      prepare: () =>
+        Promise.resolve({ call: () => oursNoRetry.getStock(cannedRequest, inSeconds(5)) }),
+    });
+    const bareTarget =
+      transport === 'gRPC/TCP'
+        ? `dns:///127.0.0.1:${addresses.bareTcpPort}`
+        : `unix://${addresses.bareSocket}`;
+    const bare = new Client(bareTarget, credentials.createInsecure());
+    const method = InventoryServiceService.getStock;
+    rows.push({
+      call: 'canned GetStock',
+      transport,
+      stack: 'bare',
+      prepare: () =>
+        Promise.resolve({
+          call: () =>
+            new Promise((resolve, reject) =>
+              bare.makeUnaryRequest(
+                method.path,
+                method.requestSerialize,
+                method.responseDeserialize,
+                cannedRequest,
+                new Metadata(),
+                inSeconds(5),
+                (error, response) => (error ? reject(error) : resolve(response)),
+              ),
+            ),
+        }),
+    });
+  }
+  const oursNats = createInventoryClient(addresses.oursNatsTarget, {
+    bus,
+    logger,
+    registry: registry(),
+    keepaliveTimeMs: 30_000,
+  });
+  rows.push({
+    call: 'canned GetStock',
+    transport: 'NATS',
+    stack: 'ours',
+    prepare: () => Promise.resolve({ call: () => oursNats.getStock('sku-bench', inSeconds(5)) }),
+  });
+  const cannedBytes = InventoryServiceService.getStock.requestSerialize(cannedRequest);
+  rows.push({
+    call: 'canned GetStock',
+    transport: 'NATS',
+    stack: 'bare',
+    prepare: () =>
+      Promise.resolve({
+        call: () =>
+          bus.connection.request(addresses.bareNatsSubject, cannedBytes, { timeout: 5_000 }),
+      }),
+  });
+  rows.push({
+    call: 'net ping-pong',
+    transport: 'TCP',
+    stack: 'raw',
+    prepare: (concurrency) => netPingPong({ port: addresses.netTcpPort }, concurrency),
+  });
+  rows.push({
+    call: 'net ping-pong',
+    transport: 'UDS',
+    stack: 'raw',
+    prepare: (concurrency) => netPingPong({ path: addresses.netSocket }, concurrency),
+  });
+
+  // Every client connected before the clock starts.
+  for (const row of rows.filter((each) => each.stack !== 'raw')) {
+    const { call } = await row.prepare(1);
+    await call();
+  }
+
+  // Concurrency outer, rows inner: the rows of one level run close together in time, so a
+  // drift of the machine (other load, GC, JIT) does not favour the rows measured first.
+  const cells: { index: number; result: Result }[] = [];
+  for (const concurrency of CONCURRENCY) {
+    for (const [index, row] of rows.entries()) {
+      const { call, close } = await row.prepare(concurrency);
+      const result = await measure(call, { concurrency, durationMs: DURATION_MS, warmupMs: 300 });
+      close?.();
+      const { call: name, transport, stack } = row;
+      cells.push({ index, result: { call: name, transport, stack, concurrency, ...result } });
+      process.stderr.write('.');
+    }
+  }
+  const results = cells
+    .sort((a, b) => a.index - b.index || a.result.concurrency - b.result.concurrency)
+    .map(({ result }) => result);
+  process.stderr.write('\n');
+  await bus.drain();
+
+  printTable(results);
+  const summary = compare(results);
+  for (const line of summary) console.log(line);
+  const directory = join(REPO_ROOT, 'bench-results');
+  await mkdir(directory, { recursive: true });
+  const file = join(directory, `transports-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  await writeFile(
+    file,
+    `${JSON.stringify(
+      {
+        at: new Date().toISOString(),
+        node: process.version,
+        cpus: cpus().length,
+        durationMsPerCell: DURATION_MS,
+        results,
+        summary,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  console.log(`\nsaved ${file}`);
+} finally {
+  for (const child of children) child.kill('SIGTERM');
+  await sleep(500);
+  await Promise.all([postgres.stop(), nats.stop()]);
+  await rm(scratch, { recursive: true, force: true });
+}
+process.exit(0);
+
+async function waitReady(url: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const status = await fetch(url).then(
+      (response) => response.status,
+      () => 0,
+    );
+    if (status === 200) return;
+    await sleep(100);
+  }
+  throw new Error(`${url} not ready within 60 s`);
+}
+
+type Result = { call: string; transport: string; stack: string; concurrency: number } & CellResult;
+
+function printTable(results: Result[]): void {
+  const header = ['call', 'stack', 'transport', 'conc', 'calls/s', 'p50 ms', 'p99 ms', 'errors'];
+  const lines = results.map((r) => [
+    r.call,
+    r.stack,
+    r.transport,
+    String(r.concurrency),
+    String(r.callsPerSecond),
+    r.p50Ms.toFixed(3),
+    r.p99Ms.toFixed(3),
+    String(r.errors),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const format = (cells: string[]) =>
+    `| ${cells.map((c, i) => (i >= 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
+  console.log(format(header));
+  console.log(
+    `|${widths.map((w, i) => (i >= 3 ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`,
+  );
+  for (const line of lines) console.log(format(line));
+}
+
+/** The issue's two goals, computed: ours vs bare grpc-js per transport, and UDS vs TCP. */
+function compare(results: Result[]): string[] {
+  const find = (call: string, stack: string, transport: string, concurrency: number) =>
+    results.find(
+      (r) =>
+        r.call === call &&
+        r.stack === stack &&
+        r.transport === transport &&
+        r.concurrency === concurrency,
+    );
+  const lines = ['', 'Goals:'];
+  for (const concurrency of CONCURRENCY) {
+    for (const transport of ['gRPC/TCP', 'gRPC/UDS']) {
+      const ours = find('canned GetStock', 'ours', transport, concurrency);
+      const bare = find('canned GetStock', 'bare', transport, concurrency);
+      if (!ours || !bare) continue;
+      const slower = (bare.callsPerSecond / ours.callsPerSecond - 1) * 100;
+      lines.push(
+        `c=${concurrency} ${transport}: ours ${ours.callsPerSecond}/s vs bare grpc-js ${bare.callsPerSecond}/s: ${slower.toFixed(1)}% overhead (goal <= 15%) ${slower <= 15 ? 'MET' : 'MISSED'}`,
+      );
+    }
+    const tcp = find('inventory GetStock', 'inventory', 'gRPC/TCP', concurrency);
+    const uds = find('inventory GetStock', 'inventory', 'gRPC/UDS', concurrency);
+    if (tcp && uds) {
+      lines.push(
+        `c=${concurrency} inventory GetStock: UDS ${uds.callsPerSecond}/s p50 ${uds.p50Ms} ms vs TCP ${tcp.callsPerSecond}/s p50 ${tcp.p50Ms} ms: UDS ${uds.callsPerSecond > tcp.callsPerSecond ? 'faster' : 'NOT faster'}`,
+      );
+    }
+  }
+  return lines;
+}

@@ -1,0 +1,302 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ERROR_CODE_HEADER, TIMEOUT_HEADER, connectBus, type Bus } from '@switchboard/bus';
+import { headers } from '@nats-io/transport-node';
+import { isAppError, type AppError } from '@switchboard/errors';
+import { createInventoryClient, type InventoryClient } from '@switchboard/inventory-client';
+import { createLogger, createMetricsRegistry } from '@switchboard/observability';
+import { createDatabase, startNats, startPostgres } from '@switchboard/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  freePort,
+  startInventoryProcess,
+  type InventoryProcess,
+} from './support/inventory-process.js';
+
+// One inventory process serves all three transports at once; the same suite runs over each,
+// through the adapter INVENTORY_TARGET would pick in purchase.
+const TRANSPORTS = ['gRPC over TCP', 'gRPC over a Unix socket', 'NATS request-reply'] as const;
+type Transport = (typeof TRANSPORTS)[number];
+/** Each transport's tests use their own SKUs, so they share one database without meeting. */
+const prefixOf: Record<Transport, string> = {
+  'gRPC over TCP': 'tcp',
+  'gRPC over a Unix socket': 'uds',
+  'NATS request-reply': 'nats',
+};
+
+let stopContainers: () => Promise<void> = async () => {};
+let scratch: string;
+let inventory: InventoryProcess | undefined;
+let bus: Bus;
+const targets = {} as Record<Transport, string>;
+let metricsUrl: string;
+
+beforeAll(async () => {
+  const [postgres, nats] = await Promise.all([startPostgres(), startNats()]);
+  stopContainers = async () => {
+    await Promise.all([postgres.stop(), nats.stop()]);
+  };
+  scratch = await mkdtemp(join(tmpdir(), 'contract-'));
+  const seedFile = join(scratch, 'products.json');
+  await writeFile(
+    seedFile,
+    JSON.stringify(
+      Object.values(prefixOf).flatMap((prefix) => [
+        { sku: `${prefix}-mug`, name: 'Mug', onHand: 100 },
+        { sku: `${prefix}-poster`, name: 'Poster', onHand: 1 },
+      ]),
+    ),
+  );
+  const [grpcPort, opsPort] = [await freePort(), await freePort()];
+  const socketPath = join(scratch, 'run', 'inventory.sock');
+  inventory = await startInventoryProcess({
+    DATABASE_URL: await createDatabase(postgres, 'inventory_contract'),
+    NATS_URL: nats.url,
+    GRPC_HOST: '127.0.0.1',
+    GRPC_PORT: String(grpcPort),
+    GRPC_SOCKET_PATH: socketPath,
+    OPS_HOST: '127.0.0.1',
+    OPS_PORT: String(opsPort),
+    SEED_FILE: seedFile,
+    SHUTDOWN_DELAY_MS: '0',
+  });
+  metricsUrl = `http://127.0.0.1:${opsPort}/metrics`;
+  targets['gRPC over TCP'] = `dns:///127.0.0.1:${grpcPort}`;
+  targets['gRPC over a Unix socket'] = `unix://${socketPath}`;
+  targets['NATS request-reply'] = 'nats:inventory.v1';
+  bus = await connectBus({
+    servers: nats.url,
+    name: 'contract-tests',
+    logger: createLogger({ service: 'contract-tests', level: 'silent' }),
+    registry: createMetricsRegistry({ service: 'contract-tests' }),
+  });
+});
+
+afterAll(async () => {
+  await bus?.drain();
+  await inventory?.[Symbol.asyncDispose]();
+  await stopContainers();
+  if (scratch) await rm(scratch, { recursive: true, force: true });
+});
+
+function inSeconds(seconds: number) {
+  return { deadline: new Date(Date.now() + seconds * 1000) };
+}
+
+/** The AppError a call rejected with (fails the test if it answered). */
+async function failureOf(call: Promise<unknown>): Promise<AppError> {
+  const outcome = await call.then(
+    (answer) => new Error(`expected a failure, got ${JSON.stringify(answer)}`),
+    (error: unknown) => error,
+  );
+  if (!isAppError(outcome)) throw outcome;
+  return outcome;
+}
+
+let orders = 0;
+function newOrderId(): string {
+  orders += 1;
+  return `order-${orders}-${Date.now()}`;
+}
+
+describe.each(TRANSPORTS)('the Inventory contract over %s', (transport) => {
+  let client: InventoryClient;
+  const sku = (name: string) => `${prefixOf[transport]}-${name}`;
+
+  beforeAll(() => {
+    client = createInventoryClient(targets[transport], {
+      bus,
+      registry: createMetricsRegistry({ service: 'contract-client' }),
+      logger: createLogger({ service: 'contract-client', level: 'silent' }),
+      keepaliveTimeMs: 30_000,
+    });
+  });
+  afterAll(() => client?.close());
+
+  it('answers that inventory serves', async () => {
+    await expect(client.checkHealth(inSeconds(5))).resolves.toBeUndefined();
+  });
+
+  it('reserves stock that is there, and the reservation shows in the stock', async () => {
+    const before = await client.getStock(sku('mug'), inSeconds(5));
+    expect(before).toMatchObject({ sku: sku('mug'), name: 'Mug', onHand: 100 });
+
+    const state = await client.reserve(
+      newOrderId(),
+      [{ sku: sku('mug'), quantity: 3 }],
+      60,
+      inSeconds(5),
+    );
+
+    expect(state).toBe('RESERVED');
+    const after = await client.getStock(sku('mug'), inSeconds(5));
+    expect(after.reserved).toBe(before.reserved + 3);
+    expect(after.available).toBe(before.available - 3);
+  });
+
+  it('when stock is short, reserves nothing and names the short SKUs', async () => {
+    const error = await failureOf(
+      client.reserve(
+        newOrderId(),
+        [
+          { sku: sku('mug'), quantity: 1 },
+          { sku: sku('poster'), quantity: 2 },
+        ],
+        60,
+        inSeconds(5),
+      ),
+    );
+
+    expect(error.code).toBe('INSUFFICIENT_STOCK');
+    expect(error.details).toEqual({ skus: [sku('poster')] });
+    expect((await client.getStock(sku('poster'), inSeconds(5))).reserved).toBe(0);
+  });
+
+  it('an unknown SKU is NOT_FOUND, naming the SKU', async () => {
+    const unknown = sku('no-such-thing');
+    const onRead = await failureOf(client.getStock(unknown, inSeconds(5)));
+    const onReserve = await failureOf(
+      client.reserve(newOrderId(), [{ sku: unknown, quantity: 1 }], 60, inSeconds(5)),
+    );
+
+    expect(onRead.code).toBe('NOT_FOUND');
+    expect(onReserve.code).toBe('NOT_FOUND');
+    expect(onReserve.details).toEqual({ skus: [unknown] });
+  });
+
+  it('a request that breaks the rules is INVALID_ARGUMENT, listing every problem', async () => {
+    const error = await failureOf(
+      client.reserve('', [{ sku: sku('mug'), quantity: 0 }], 60, inSeconds(5)),
+    );
+
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    const fields = (error.details?.problems as { field: string }[]).map(({ field }) => field);
+    expect(fields).toEqual(['order_id', 'items[0].quantity']);
+  });
+
+  it('a call whose deadline has passed fails with DEADLINE_EXCEEDED and reserves nothing', async () => {
+    const before = await client.getStock(sku('mug'), inSeconds(5));
+    const error = await failureOf(
+      client.reserve(newOrderId(), [{ sku: sku('mug'), quantity: 1 }], 60, {
+        deadline: new Date(Date.now() - 1),
+      }),
+    );
+
+    expect(error.code).toBe('DEADLINE_EXCEEDED');
+    expect((await client.getStock(sku('mug'), inSeconds(5))).reserved).toBe(before.reserved);
+  });
+
+  it('Reserve retried for the same order reserves nothing more and answers the same', async () => {
+    const orderId = newOrderId();
+    const items = [{ sku: sku('mug'), quantity: 2 }];
+    const first = await client.reserve(orderId, items, 60, inSeconds(5));
+    const held = (await client.getStock(sku('mug'), inSeconds(5))).reserved;
+
+    const again = await client.reserve(orderId, items, 60, inSeconds(5));
+
+    expect([first, again]).toEqual(['RESERVED', 'RESERVED']);
+    expect((await client.getStock(sku('mug'), inSeconds(5))).reserved).toBe(held);
+  });
+
+  it('WatchStock sends the stock now, then the change a Reserve makes, and ends when cancelled', async () => {
+    const controller = new AbortController();
+    const seen: number[] = [];
+    const watching = (async () => {
+      for await (const level of client.watchStock(sku('poster'), { signal: controller.signal })) {
+        seen.push(level.available);
+        if (seen.length === 1) {
+          await client.reserve(
+            newOrderId(),
+            [{ sku: sku('poster'), quantity: 1 }],
+            60,
+            inSeconds(5),
+          );
+        }
+        if (seen.length === 2) controller.abort();
+      }
+    })();
+
+    await expect(watching).resolves.toBeUndefined();
+    expect(seen).toEqual([1, 0]);
+  });
+
+  it('a call its caller cancels fails with CANCELLED', async () => {
+    const controller = new AbortController();
+    const call = client.getStock(sku('mug'), { ...inSeconds(5), signal: controller.signal });
+    controller.abort();
+
+    expect((await failureOf(call)).code).toBe('CANCELLED');
+  });
+});
+
+describe('WatchStock streams', () => {
+  async function gauge(name: string): Promise<number> {
+    const text = await (await fetch(metricsUrl)).text();
+    const line = text.split('\n').find((each) => each.startsWith(name));
+    return line ? Number(line.split(' ').at(-1)) : 0;
+  }
+
+  it('1,000 watches opened and cancelled leave no stream and no watcher open on the server', async () => {
+    const client = createInventoryClient(targets['gRPC over TCP'], {
+      bus,
+      registry: createMetricsRegistry({ service: 'contract-watch-client' }),
+      logger: createLogger({ service: 'contract-watch-client', level: 'silent' }),
+      keepaliveTimeMs: 30_000,
+    });
+    try {
+      const controllers = Array.from({ length: 1_000 }, () => new AbortController());
+      const firstLevels: Promise<void>[] = [];
+      const watches = controllers.map(async (controller) => {
+        let markFirst = () => {};
+        firstLevels.push(new Promise((resolve) => (markFirst = resolve)));
+        for await (const level of client.watchStock('tcp-mug', { signal: controller.signal })) {
+          if (level.sku === 'tcp-mug') markFirst();
+        }
+      });
+      await Promise.all(firstLevels);
+      expect(await gauge('grpc_server_open_streams{')).toBe(1_000);
+      expect(await gauge('inventory_stock_watchers')).toBe(1_000);
+
+      for (const controller of controllers) controller.abort();
+      await Promise.all(watches);
+
+      await expect.poll(() => gauge('grpc_server_open_streams{'), { timeout: 10_000 }).toBe(0);
+      await expect.poll(() => gauge('inventory_stock_watchers'), { timeout: 10_000 }).toBe(0);
+    } finally {
+      client.close();
+    }
+  });
+});
+
+describe('inventory as a NATS service', () => {
+  it('is a named, versioned service that lists its endpoints and counts their requests', async () => {
+    const decode = (data: Uint8Array) => JSON.parse(new TextDecoder().decode(data)) as unknown;
+    const info = decode((await bus.connection.request('$SRV.INFO.inventory', '')).data);
+    const stats = decode((await bus.connection.request('$SRV.STATS.inventory', '')).data);
+
+    expect(info).toMatchObject({ name: 'inventory', version: '1.0.0' });
+    expect((info as { endpoints: { subject: string }[] }).endpoints.map((e) => e.subject)).toEqual([
+      'inventory.v1.Reserve',
+      'inventory.v1.Release',
+      'inventory.v1.GetStock',
+      'inventory.v1.ListStock',
+    ]);
+    const getStock = (
+      stats as { endpoints: { name: string; num_requests: number }[] }
+    ).endpoints.find((endpoint) => endpoint.name === 'GetStock');
+    expect(getStock?.num_requests).toBeGreaterThan(0);
+  });
+
+  it('drops a request whose caller has no time left, answering 504 with the exact code', async () => {
+    const sent = headers();
+    sent.set(TIMEOUT_HEADER, '0');
+    const reply = await bus.connection.request('inventory.v1.GetStock', new Uint8Array(), {
+      timeout: 5_000,
+      headers: sent,
+    });
+
+    expect(reply.headers?.get('Nats-Service-Error-Code')).toBe('504');
+    expect(reply.headers?.get(ERROR_CODE_HEADER)).toBe('DEADLINE_EXCEEDED');
+  });
+});
