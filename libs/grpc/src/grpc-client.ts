@@ -156,7 +156,9 @@ export function createGrpcClient<S extends ServiceDefinition>(
       throw new AppError('CANCELLED', 'the call was cancelled before it started');
     }
     // A waitForReady call lets grpc-js hold it until a connection is up or the deadline passes.
-    if (!policy.waitForReady) {
+    // A ready channel (the usual case) is checked without a promise: this is the hot path.
+    const ready = client.getChannel().getConnectivityState(false) === connectivityState.READY;
+    if (!policy.waitForReady && !ready) {
       try {
         await connected(callOptions.deadline);
       } catch (error) {

@@ -28,12 +28,27 @@ export function grpcMetrics(registry: Registry, side: 'server' | 'client') {
       buckets: DURATION_BUCKETS,
       registers: [registry],
     });
-  return {
-    observe(path: string, code: string, startedAt: number) {
+  // The labelled children per (path, code), made once: a call then records without parsing
+  // its path or hashing its labels again (this is on every call's hot path).
+  const children = new Map<string, { count: () => void; time: (seconds: number) => void }>();
+  function childrenOf(path: string, code: string) {
+    const key = `${path} ${code}`;
+    let child = children.get(key);
+    if (!child) {
       const [service = '', method = ''] = path.slice(1).split('/');
       const labels = { grpc_service: service, grpc_method: method, grpc_code: code };
-      handled.inc(labels);
-      seconds.observe(labels, (performance.now() - startedAt) / 1000);
+      const counter = handled.labels(labels);
+      const histogram = seconds.labels(labels);
+      child = { count: () => counter.inc(), time: (value) => histogram.observe(value) };
+      children.set(key, child);
+    }
+    return child;
+  }
+  return {
+    observe(path: string, code: string, startedAt: number) {
+      const child = childrenOf(path, code);
+      child.count();
+      child.time((performance.now() - startedAt) / 1000);
     },
   };
 }
