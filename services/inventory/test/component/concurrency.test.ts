@@ -1,32 +1,19 @@
-import { startPostgres } from '@switchboard/testing';
 import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  freshDatabase,
   givenStock,
   inSeconds,
-  startInventoryApp,
+  inventoryOnFreshDatabase,
   stockRow,
   unique,
   type InventoryUnderTest,
-  type PostgresContainer,
 } from '../support/inventory-under-test.js';
 
-let container: PostgresContainer;
 let db: pg.Pool;
 let inventory: InventoryUnderTest;
 
 beforeAll(async () => {
-  container = await startPostgres();
-  const database = await freshDatabase(container, 'concurrency');
-  db = database.pool;
-  inventory = await startInventoryApp(database.url);
-});
-
-afterAll(async () => {
-  await inventory?.[Symbol.asyncDispose]();
-  await db?.end();
-  await container?.stop();
+  ({ db, inventory } = await inventoryOnFreshDatabase('concurrency'));
 });
 
 /** Settles every call and counts the outcomes by AppError code (OK for a success). */

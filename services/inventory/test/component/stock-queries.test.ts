@@ -1,38 +1,28 @@
-import { startPostgres } from '@switchboard/testing';
 import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   failureOf,
   freshDatabase,
   givenStock,
   inSeconds,
+  inventoryOnFreshDatabase,
+  postgresOfThisFile,
   startInventoryApp,
   type InventoryClient,
   type InventoryUnderTest,
-  type PostgresContainer,
 } from '../support/inventory-under-test.js';
 
-let container: PostgresContainer;
 let db: pg.Pool;
 let inventory: InventoryUnderTest;
 
 // This file owns its database, so ListStock sees exactly the SKUs arranged here.
 beforeAll(async () => {
-  container = await startPostgres();
-  const database = await freshDatabase(container, 'stock_queries');
-  db = database.pool;
-  inventory = await startInventoryApp(database.url);
+  ({ db, inventory } = await inventoryOnFreshDatabase('stock_queries'));
   await givenStock(db, { 'sku-a': 5, 'sku-b': 4, 'sku-c': 3, 'sku-d': 2, 'sku-e': 1 });
   await inventory.client.reserve(
     { orderId: 'order-1', items: [{ sku: 'sku-b', quantity: 3 }], ttlSeconds: 60 },
     inSeconds(5),
   );
-});
-
-afterAll(async () => {
-  await inventory?.[Symbol.asyncDispose]();
-  await db?.end();
-  await container?.stop();
 });
 
 async function allPages(client: InventoryClient, pageSize: number) {
@@ -119,7 +109,7 @@ describe('ListStock', () => {
   });
 
   it('serves 100 SKUs for page size 0 and at most 500 for a larger size', async () => {
-    const many = await freshDatabase(container, 'many_skus');
+    const many = await freshDatabase(await postgresOfThisFile(), 'many_skus');
     await using big = await startInventoryApp(many.url);
     await many.pool.query(
       `WITH many AS (SELECT 'sku-' || lpad(n::text, 4, '0') AS sku FROM generate_series(1, 600) AS n)

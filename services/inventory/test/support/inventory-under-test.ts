@@ -3,12 +3,7 @@ import type { Env } from '@switchboard/config';
 import { InventoryServiceService } from '@switchboard/contracts';
 import { createGrpcClient, type GrpcClient } from '@switchboard/grpc';
 import { createLogger, createMetricsRegistry } from '@switchboard/observability';
-import {
-  createDatabase,
-  startNats,
-  type StartedNats,
-  type startPostgres,
-} from '@switchboard/testing';
+import { createDatabase, startNats, startPostgres, type StartedNats } from '@switchboard/testing';
 import pg from 'pg';
 import type { Registry } from 'prom-client';
 import { afterAll } from 'vitest';
@@ -26,17 +21,46 @@ export interface InventoryUnderTest extends AsyncDisposable {
   opsUrl: string;
 }
 
-// Every app needs NATS; a test file that does not care gets one NATS container, started on
-// first use and stopped after the file (vitest evaluates this module once per test file).
+// A test file gets one NATS and one Postgres container, each started on first use and stopped
+// after the file (vitest evaluates this module once per test file), and what
+// inventoryOnFreshDatabase starts is stopped before them.
 let sharedNats: Promise<StartedNats> | undefined;
+let sharedPostgres: Promise<PostgresContainer> | undefined;
+const stopsOfThisFile: (() => Promise<void>)[] = [];
+
 /** The test file's NATS container. */
 export function natsOfThisFile(): Promise<StartedNats> {
   sharedNats ??= startNats();
   return sharedNats;
 }
+
+/** The test file's Postgres container. */
+export function postgresOfThisFile(): Promise<PostgresContainer> {
+  sharedPostgres ??= startPostgres();
+  return sharedPostgres;
+}
+
 afterAll(async () => {
-  await (await sharedNats)?.stop();
+  for (const stop of stopsOfThisFile.splice(0).reverse()) await stop();
+  await Promise.all([(await sharedNats)?.stop(), (await sharedPostgres)?.stop()]);
 });
+
+/**
+ * A fresh database on the file's Postgres and inventory running on it, for the whole test file:
+ * both are stopped after the file. `db` is a pool for arranging and asserting.
+ */
+export async function inventoryOnFreshDatabase(
+  name: string,
+  env: Env = {},
+): Promise<{ db: pg.Pool; inventory: InventoryUnderTest }> {
+  const database = await freshDatabase(await postgresOfThisFile(), name);
+  const inventory = await startInventoryApp(database.url, env);
+  stopsOfThisFile.push(async () => {
+    await inventory[Symbol.asyncDispose]();
+    await database.pool.end();
+  });
+  return { db: database.pool, inventory };
+}
 
 /**
  * Builds the app as main.ts does, from environment variables, on free ports of 127.0.0.1,
