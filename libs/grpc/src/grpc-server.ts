@@ -95,10 +95,15 @@ export function createGrpcServer(options: {
       const startedAt = performance.now();
       const deadline = toDate(call.getDeadline());
       const controller = new AbortController();
-      call.on('cancelled', () =>
-        controller.abort(new AppError('CANCELLED', 'the caller cancelled')),
-      );
+      // grpc-js emits 'cancelled' when the caller cancels, when the deadline passes (grpc-js
+      // has then answered DEADLINE_EXCEEDED itself, from its own timer), and also after every
+      // call it has answered; only the first two concern the handler.
+      let answered = false;
+      call.on('cancelled', () => {
+        if (!answered) controller.abort(whyCancelled(deadline));
+      });
       const finish = (error: AppError | null, response?: Res) => {
+        answered = true;
         const status = error ? toGrpcStatus(error) : { code: GrpcStatus.OK };
         metrics.observe(path, GrpcStatus[status.code ?? GrpcStatus.OK], startedAt);
         if (error) callback(status);
@@ -106,29 +111,20 @@ export function createGrpcServer(options: {
       };
 
       // Work whose caller has already given up is dropped, not done.
-      const remainingMs = deadline ? deadline.getTime() - Date.now() : Infinity;
-      if (remainingMs <= 0) {
+      if (deadline !== undefined && deadline.getTime() <= Date.now()) {
         finish(new AppError('DEADLINE_EXCEEDED', 'the deadline passed before the call started'));
         return;
       }
-      const timer = Number.isFinite(remainingMs)
-        ? setTimeout(
-            () => controller.abort(new AppError('DEADLINE_EXCEEDED', 'deadline exceeded')),
-            remainingMs,
-          )
-        : undefined;
 
-      handler(call.request, { deadline, signal: controller.signal, metadata: call.metadata })
-        .then(
-          (response) => finish(null, response),
-          (thrown: unknown) => {
-            const error = toAppError(thrown);
-            if (error.code === 'INTERNAL')
-              logger.error({ err: thrown, path }, 'unexpected error in handler');
-            finish(error);
-          },
-        )
-        .finally(() => clearTimeout(timer));
+      handler(call.request, { deadline, signal: controller.signal, metadata: call.metadata }).then(
+        (response) => finish(null, response),
+        (thrown: unknown) => {
+          const error = toAppError(thrown);
+          if (error.code === 'INTERNAL')
+            logger.error({ err: thrown, path }, 'unexpected error in handler');
+          finish(error);
+        },
+      );
     };
   }
 
@@ -141,11 +137,10 @@ export function createGrpcServer(options: {
       const controller = new AbortController();
       streamControllers.add(controller);
       openStreams.inc({ grpc_method: path });
-      call.on('cancelled', () =>
-        controller.abort(new AppError('CANCELLED', 'the caller cancelled')),
-      );
+      const deadline = toDate(call.getDeadline());
+      call.on('cancelled', () => controller.abort(whyCancelled(deadline)));
       const context = {
-        deadline: toDate(call.getDeadline()),
+        deadline,
         signal: controller.signal,
         metadata: call.metadata,
       };
@@ -245,6 +240,13 @@ export function createGrpcServer(options: {
       });
     },
   };
+}
+
+/** grpc-js says only 'cancelled': the deadline passing or the caller going away. */
+function whyCancelled(deadline: Date | undefined): AppError {
+  return deadline !== undefined && Date.now() >= deadline.getTime()
+    ? new AppError('DEADLINE_EXCEEDED', 'deadline exceeded')
+    : new AppError('CANCELLED', 'the caller cancelled');
 }
 
 function toDate(deadline: Date | number): Date | undefined {

@@ -105,6 +105,22 @@ describe('gRPC server and client', () => {
       .catch((caught: unknown) => caught);
     expect(error).toMatchObject({ code: 'DEADLINE_EXCEEDED' });
     await expect.poll(() => serverSignal?.aborted).toBe(true);
+    expect(serverSignal?.reason).toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+  });
+
+  it('leaves the signal of a call it has answered alone', async () => {
+    // grpc-js reports every answered call as 'cancelled' too; that must not reach the handler
+    // (work it left running after answering, e.g. a log write, would be aborted for nothing).
+    let serverSignal: AbortSignal | undefined;
+    const { client } = await serve({
+      getStock: (request, context) => {
+        serverSignal = context.signal;
+        return Promise.resolve(stock(request.sku));
+      },
+    });
+    await client.getStock({ sku: 'x' }, { deadline: inSeconds(2) });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(serverSignal?.aborted).toBe(false);
   });
 
   it('answers UNAVAILABLE at once when nothing listens on the target', async () => {
@@ -152,8 +168,14 @@ describe('gRPC server and client', () => {
     );
   });
 
-  it('cancels the call when the caller aborts', async () => {
-    const { client } = await serve({ getStock: () => new Promise(() => {}) });
+  it('cancels the call when the caller aborts, and the server-side work with it', async () => {
+    let serverSignal: AbortSignal | undefined;
+    const { client } = await serve({
+      getStock: (_request, context) => {
+        serverSignal = context.signal;
+        return new Promise(() => {});
+      },
+    });
     const controller = new AbortController();
     const pending = client.getStock(
       { sku: 'x' },
@@ -161,6 +183,8 @@ describe('gRPC server and client', () => {
     );
     setTimeout(() => controller.abort(), 50);
     await expect(pending).rejects.toMatchObject({ code: 'CANCELLED' });
+    await expect.poll(() => serverSignal?.aborted).toBe(true);
+    expect(serverSignal?.reason).toMatchObject({ code: 'CANCELLED' });
   });
 });
 

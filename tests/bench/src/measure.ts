@@ -1,47 +1,85 @@
-/** One benchmark cell: `concurrency` callers in a loop for `durationMs`, each waiting for its answer. */
+/** One benchmark cell: `concurrency` callers in a loop, each waiting for its answer. */
 export interface CellResult {
   callsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
   errors: number;
+  /** CPU time per call of the processes in the cell (client and server), in microseconds. */
+  cpuMicrosPerCall: number;
 }
 
-export async function measure(
-  call: () => Promise<unknown>,
-  options: { concurrency: number; durationMs: number; warmupMs: number },
-): Promise<CellResult> {
-  const run = async (durationMs: number, latencies: number[] | undefined) => {
-    let errors = 0;
+/** Reads the CPU time (user + system, µs) some processes have used so far. */
+export type CpuClock = () => number;
+
+/**
+ * What one cell has measured so far. A cell is measured in several short slices, taken in
+ * turn with the other rows' slices (see `measureInterleaved`), and summed here.
+ */
+export class Cell {
+  private readonly latencies: number[] = [];
+  private elapsedMs = 0;
+  private errors = 0;
+  private cpuMicros = 0;
+
+  constructor(
+    private readonly call: () => Promise<unknown>,
+    private readonly concurrency: number,
+    private readonly cpuClock: CpuClock,
+  ) {}
+
+  /** Runs the callers for `durationMs`; with `record` false it only warms up. */
+  async run(durationMs: number, record = true): Promise<void> {
     const endAt = performance.now() + durationMs;
+    const startedAt = performance.now();
+    const cpuAtStart = this.cpuClock();
     const worker = async () => {
       while (performance.now() < endAt) {
-        const startedAt = performance.now();
+        const callStartedAt = performance.now();
         try {
-          await call();
-          latencies?.push(performance.now() - startedAt);
+          await this.call();
+          if (record) this.latencies.push(performance.now() - callStartedAt);
         } catch {
-          errors += 1;
+          if (record) this.errors += 1;
         }
       }
     };
-    await Promise.all(Array.from({ length: options.concurrency }, worker));
-    return errors;
-  };
-  // Warm up connections, JIT and pools, then measure.
-  await run(options.warmupMs, undefined);
-  const latencies: number[] = [];
-  const startedAt = performance.now();
-  const errors = await run(options.durationMs, latencies);
-  const seconds = (performance.now() - startedAt) / 1000;
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) =>
-    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
-  return {
-    callsPerSecond: Math.round(latencies.length / seconds),
-    p50Ms: round(at(0.5)),
-    p99Ms: round(at(0.99)),
-    errors,
-  };
+    await Promise.all(Array.from({ length: this.concurrency }, worker));
+    if (record) {
+      this.elapsedMs += performance.now() - startedAt;
+      this.cpuMicros += this.cpuClock() - cpuAtStart;
+    }
+  }
+
+  result(): CellResult {
+    const sorted = [...this.latencies].sort((a, b) => a - b);
+    const at = (q: number) =>
+      sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+    return {
+      callsPerSecond: Math.round(sorted.length / (this.elapsedMs / 1000)),
+      p50Ms: round(at(0.5)),
+      p99Ms: round(at(0.99)),
+      errors: this.errors,
+      cpuMicrosPerCall: Math.round((this.cpuMicros / Math.max(1, sorted.length)) * 10) / 10,
+    };
+  }
+}
+
+/**
+ * Measures several cells for `durationMs` each, in `rounds` slices taken in turn (A B C A B C
+ * ...), after a warm-up of each. On a shared machine the load drifts over seconds (other
+ * processes, GC, JIT); cells measured side by side in time see the same drift, so their
+ * ratio means something even when their absolute numbers move between runs.
+ */
+export async function measureInterleaved(
+  cells: Cell[],
+  options: { durationMs: number; rounds: number; warmupMs: number },
+): Promise<CellResult[]> {
+  for (const cell of cells) await cell.run(options.warmupMs, false);
+  const sliceMs = options.durationMs / options.rounds;
+  for (let round = 0; round < options.rounds; round += 1) {
+    for (const cell of cells) await cell.run(sliceMs);
+  }
+  return cells.map((cell) => cell.result());
 }
 
 function round(ms: number): number {
