@@ -5,6 +5,8 @@ export {
   ORDER_CONFIRMED,
   STOCK_CHANGED,
   encodeEvent,
+  isSubjectToken,
+  stockChangedSubject,
   type EncodedEvent,
   type Event,
   type EventType,
@@ -44,4 +46,5 @@ export {
   type NatsServiceOptions,
   type RequestContext,
   type RequestOptions,
+  type RequestRetryPolicy,
 } from './request-reply.js';

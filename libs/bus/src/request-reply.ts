@@ -14,7 +14,7 @@ import {
   toAppError,
   type ErrorDetails,
 } from '@switchboard/errors';
-import { Histogram, type Registry } from 'prom-client';
+import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Bus } from './connection.js';
 
 /**
@@ -98,6 +98,9 @@ export async function startNatsService(
       },
     });
   }
+  // A round trip, so the server has the endpoints' subscriptions before this resolves: a
+  // request sent after it (readiness says so) finds a responder instead of "no responders".
+  await bus.connection.flush();
   logger.info({ version: options.version, subjects }, 'NATS service started');
 
   async function answer(message: ServiceMsg, subject: string, handler: EndpointHandler) {
@@ -161,12 +164,36 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** The peer's name in errors ("inventory: no responders"). */
   peerName: string;
+  /** Send again when no responder answered; only for idempotent requests. Default: never. */
+  retry?: RequestRetryPolicy;
 }
+
+/**
+ * The numbers of gRPC's retryPolicy, so that both transports retry alike: pass
+ * `DEFAULT_RETRY_POLICY` of `@switchboard/grpc` (the bus does not depend on it).
+ */
+export interface RequestRetryPolicy {
+  /** Attempts in all, the first included. */
+  maxAttempts: number;
+  initialBackoffMs: number;
+  maxBackoffMs: number;
+  backoffMultiplier: number;
+}
+
+/** ±20 % on each backoff, as grpc-js does (gRFC A6), so that clients retrying together spread out. */
+const BACKOFF_JITTER = 0.2;
 
 /**
  * One request to a service endpoint; resolves with the reply's payload, rejects only with
  * AppError. While the connection is down it fails at once (UNAVAILABLE) rather than holding
  * the caller until the deadline, as the gRPC client does.
+ *
+ * With `retry`, a request that no responder answered (a replica restarting, a service not
+ * subscribed yet) is sent again after a jittered, growing backoff. Nothing else is retried: a
+ * timeout may mean the server is still doing the work. No pause runs past the deadline and an
+ * abort ends a pause at once; the caller sees the last attempt's error. The duration metric
+ * times the whole call, backoffs included, as the gRPC client's does; each attempt after the
+ * first is counted in `nats_request_retries_total`.
  */
 export async function natsRequest(
   bus: Bus,
@@ -174,17 +201,71 @@ export async function natsRequest(
   payload: Uint8Array,
   options: RequestOptions,
 ): Promise<Uint8Array> {
-  const { peerName, signal } = options;
+  const { deadline, signal, retry } = options;
   const metrics = requestMetrics(bus.registry);
   const startedAt = performance.now();
   const fail = (error: AppError): never => {
     metrics.observe('client', subject, error.code, startedAt);
     throw error;
   };
-  if (signal?.aborted) fail(new AppError('CANCELLED', 'the call was cancelled before it started'));
+  let backoffMs = retry?.initialBackoffMs ?? 0;
+  for (let attempt = 1; ; attempt += 1) {
+    let error: AppError;
+    try {
+      const reply = await requestOnce(bus, subject, payload, options);
+      metrics.observe('client', subject, 'OK', startedAt);
+      return reply;
+    } catch (thrown) {
+      error = toAppError(thrown);
+    }
+    const pauseMs = backoffMs * (1 + BACKOFF_JITTER * (2 * Math.random() - 1));
+    const retrying =
+      retry !== undefined &&
+      attempt < retry.maxAttempts &&
+      isNoResponders(error) &&
+      // A pause that ends at the deadline leaves no time for another attempt: stop now.
+      Date.now() + pauseMs < deadline.getTime();
+    if (!retrying) return fail(error);
+    if (!(await pause(pauseMs, signal))) {
+      return fail(new AppError('CANCELLED', 'the call was cancelled'));
+    }
+    metrics.retries.inc({ subject });
+    backoffMs = Math.min(backoffMs * retry.backoffMultiplier, retry.maxBackoffMs);
+  }
+}
+
+/** No responder was subscribed: the request reached no server, so nothing ran. */
+function isNoResponders(error: AppError): boolean {
+  return error.cause instanceof errors.RequestError && error.cause.isNoResponders();
+}
+
+/** Waits `ms`; resolves false at once if `signal` aborts (before or during the wait). */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  if (signal?.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const done = (completed: boolean) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      resolve(completed);
+    };
+    const onAbort = () => done(false);
+    const timer = setTimeout(() => done(true), ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** One attempt of natsRequest: rejects with AppError; the caller records the metrics. */
+async function requestOnce(
+  bus: Bus,
+  subject: string,
+  payload: Uint8Array,
+  options: RequestOptions,
+): Promise<Uint8Array> {
+  const { peerName, signal } = options;
+  if (signal?.aborted) throw new AppError('CANCELLED', 'the call was cancelled before it started');
   const timeoutMs = options.deadline.getTime() - Date.now();
-  if (timeoutMs <= 0) fail(new AppError('DEADLINE_EXCEEDED', `${peerName}: deadline exceeded`));
-  if (!bus.isConnected()) fail(new AppError('UNAVAILABLE', `${peerName}: NATS not connected`));
+  if (timeoutMs <= 0) throw new AppError('DEADLINE_EXCEEDED', `${peerName}: deadline exceeded`);
+  if (!bus.isConnected()) throw new AppError('UNAVAILABLE', `${peerName}: NATS not connected`);
 
   const sent = headers();
   sent.set(TIMEOUT_HEADER, String(timeoutMs));
@@ -201,13 +282,12 @@ export async function natsRequest(
       cancelled,
     ]);
   } catch (thrown) {
-    return fail(fromRequestError(thrown, peerName));
+    throw fromRequestError(thrown, peerName);
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
   const error = fromServiceError(reply.headers, peerName);
-  if (error) fail(error);
-  metrics.observe('client', subject, 'OK', startedAt);
+  if (error) throw error;
   return reply.data;
 }
 
@@ -247,9 +327,18 @@ function fromServiceError(replyHeaders: MsgHdrs | undefined, peer: string): AppE
   return new AppError(fallback, `${peer}: ${description || fallback.toLowerCase()}`);
 }
 
-/** nats_requests_total / nats_request_duration_seconds, by side, subject and outcome. */
+/** nats_request_duration_seconds by side, subject and outcome; nats_request_retries_total. */
 function requestMetrics(registry: Registry) {
   const name = 'nats_request_duration_seconds';
+  const retriesName = 'nats_request_retries_total';
+  const retries =
+    (registry.getSingleMetric(retriesName) as Counter<'subject'> | undefined) ??
+    new Counter({
+      name: retriesName,
+      help: 'NATS requests sent again by the client because no responder answered, by subject.',
+      labelNames: ['subject'] as const,
+      registers: [registry],
+    });
   const histogram =
     (registry.getSingleMetric(name) as Histogram<'side' | 'subject' | 'outcome'> | undefined) ??
     new Histogram({
@@ -260,6 +349,7 @@ function requestMetrics(registry: Registry) {
       registers: [registry],
     });
   return {
+    retries,
     observe(side: 'client' | 'server', subject: string, outcome: string, startedAt: number) {
       histogram.observe({ side, subject, outcome }, (performance.now() - startedAt) / 1000);
     },

@@ -1,5 +1,15 @@
-import { STOCK_CHANGED, endpointSubject, natsRequest, type Bus } from '@switchboard/bus';
+import {
+  STOCK_CHANGED,
+  endpointSubject,
+  isSubjectToken,
+  natsRequest,
+  stockChangedSubject,
+  type Bus,
+} from '@switchboard/bus';
+import { AppError } from '@switchboard/errors';
 import { InventoryServiceService } from '@switchboard/contracts';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '@switchboard/grpc';
+import { INVENTORY_METHODS } from './grpc-inventory-client.js';
 import type { InventoryClient, CallOptions } from './inventory-client.js';
 import { toState, toStockLevel } from './protobuf-mapping.js';
 
@@ -11,7 +21,8 @@ const FIRST_READ_TIMEOUT_MS = 5_000;
  * The InventoryClient over NATS request-reply: the same protobuf messages as gRPC, sent to the
  * inventory service's endpoints (`inventory.v1.GetStock`, ...) on the process's one NATS
  * connection. The deadline becomes the request timeout and travels to the server, which drops
- * work whose caller has given up.
+ * work whose caller has given up. Idempotent methods (`INVENTORY_METHODS`, the gRPC adapter's
+ * policies) are retried with gRPC's numbers when no responder answered; see `natsRequest`.
  */
 export function createNatsInventoryClient(options: {
   bus: Bus;
@@ -19,8 +30,10 @@ export function createNatsInventoryClient(options: {
   subjectPrefix: string;
   /** The service name for its health check (`$SRV.PING.<name>`). */
   serviceName: string;
+  /** Default: the gRPC adapter's, so both transports retry alike. */
+  retryPolicy?: RetryPolicy;
 }): InventoryClient {
-  const { bus, subjectPrefix, serviceName } = options;
+  const { bus, subjectPrefix, serviceName, retryPolicy = DEFAULT_RETRY_POLICY } = options;
 
   async function call<K extends keyof Methods>(
     key: K,
@@ -34,7 +47,12 @@ export function createNatsInventoryClient(options: {
       bus,
       endpointSubject(subjectPrefix, rpcName),
       serialize(request),
-      { ...callOptions, peerName: 'inventory' },
+      {
+        ...callOptions,
+        peerName: 'inventory',
+        // Only "no responders" is retried, inside the deadline; a timeout never is.
+        retry: INVENTORY_METHODS[key]?.idempotent ? retryPolicy : undefined,
+      },
     );
     return method.responseDeserialize(
       Buffer.from(reply.buffer, reply.byteOffset, reply.byteLength),
@@ -60,10 +78,17 @@ export function createNatsInventoryClient(options: {
       return { stock: response.stock.map(toStockLevel), nextPageToken: response.nextPageToken };
     },
     // WatchStock's NATS equivalent: the StockChanged events inventory publishes anyway, on a
-    // subscription of this client's own. The subject carries no SKU, so the filter is here.
+    // subscription of this client's own to the SKU's subject, so the server sends this SKU's
+    // events only.
     async *watchStock(sku, { signal }) {
-      const subscription = bus.connection.subscribe(STOCK_CHANGED.subject);
-      const stop = () => subscription.unsubscribe();
+      // A SKU that is not one subject token would subscribe to a wildcard (`*`, `>`) or a bad
+      // subject (`.`, white space). The catalog admits no such SKU, so it is answered as any
+      // unknown SKU is, without subscribing: the read gives the server's own answer (NOT_FOUND,
+      // or INVALID_ARGUMENT when blank), as over gRPC.
+      const subscription = isSubjectToken(sku)
+        ? bus.connection.subscribe(stockChangedSubject(sku))
+        : undefined;
+      const stop = () => subscription?.unsubscribe();
       signal.addEventListener('abort', stop, { once: true });
       try {
         // Subscribed before the read, so a change between the two is not missed.
@@ -71,10 +96,13 @@ export function createNatsInventoryClient(options: {
           deadline: new Date(Date.now() + FIRST_READ_TIMEOUT_MS),
           signal,
         });
+        if (!subscription) {
+          throw new AppError('NOT_FOUND', `unknown SKU: ${sku}`, { details: { skus: [sku] } });
+        }
         yield current;
         for await (const message of subscription) {
-          const { sku: changed, onHand, reserved, available } = STOCK_CHANGED.decode(message.data);
-          if (changed === sku) yield { ...current, onHand, reserved, available };
+          const { onHand, reserved, available } = STOCK_CHANGED.decode(message.data);
+          yield { ...current, onHand, reserved, available };
         }
       } catch (error) {
         if (!signal.aborted) throw error;
@@ -84,7 +112,8 @@ export function createNatsInventoryClient(options: {
       }
     },
     // Any instance answering the micro protocol's PING serves the API: inventory starts its
-    // NATS service only once ready and stops it first on shutdown.
+    // NATS service only once ready and stops it first on shutdown. Never retried, as over
+    // gRPC: a readiness probe should see the outage, not ride it out.
     async checkHealth(callOptions) {
       await natsRequest(bus, `$SRV.PING.${serviceName}`, new Uint8Array(), {
         ...callOptions,

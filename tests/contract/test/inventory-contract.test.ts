@@ -1,13 +1,20 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ERROR_CODE_HEADER, TIMEOUT_HEADER, connectBus, type Bus } from '@switchboard/bus';
-import { headers } from '@nats-io/transport-node';
+import {
+  ERROR_CODE_HEADER,
+  STOCK_CHANGED,
+  TIMEOUT_HEADER,
+  connectBus,
+  stockChangedSubject,
+  type Bus,
+} from '@switchboard/bus';
+import { headers, type SubscriptionOptions } from '@nats-io/transport-node';
 import { isAppError, type AppError } from '@switchboard/errors';
 import { createInventoryClient, type InventoryClient } from '@switchboard/inventory-client';
 import { createLogger, createMetricsRegistry } from '@switchboard/observability';
 import { createDatabase, startNats, startPostgres } from '@switchboard/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
   freePort,
   startInventoryProcess,
@@ -31,6 +38,7 @@ let inventory: InventoryProcess | undefined;
 let bus: Bus;
 const targets = {} as Record<Transport, string>;
 let metricsUrl: string;
+let natsUrl: string;
 
 beforeAll(async () => {
   const [postgres, nats] = await Promise.all([startPostgres(), startNats()]);
@@ -41,12 +49,14 @@ beforeAll(async () => {
   const seedFile = join(scratch, 'products.json');
   await writeFile(
     seedFile,
-    JSON.stringify(
-      Object.values(prefixOf).flatMap((prefix) => [
+    JSON.stringify([
+      ...Object.values(prefixOf).flatMap((prefix) => [
         { sku: `${prefix}-mug`, name: 'Mug', onHand: 100 },
         { sku: `${prefix}-poster`, name: 'Poster', onHand: 1 },
       ]),
-    ),
+      { sku: 'nats-watch-a', name: 'Watched', onHand: 10 },
+      { sku: 'nats-watch-b', name: 'Not watched', onHand: 10 },
+    ]),
   );
   const [grpcPort, opsPort] = [await freePort(), await freePort()];
   const socketPath = join(scratch, 'run', 'inventory.sock');
@@ -62,6 +72,7 @@ beforeAll(async () => {
     SHUTDOWN_DELAY_MS: '0',
   });
   metricsUrl = `http://127.0.0.1:${opsPort}/metrics`;
+  natsUrl = nats.url;
   targets['gRPC over TCP'] = `dns:///127.0.0.1:${grpcPort}`;
   targets['gRPC over a Unix socket'] = `unix://${socketPath}`;
   targets['NATS request-reply'] = 'nats:inventory.v1';
@@ -165,6 +176,22 @@ describe.each(TRANSPORTS)('the Inventory contract over %s', (transport) => {
     expect(onReserve.details).toEqual({ skus: [unknown] });
   });
 
+  it('a watch of a SKU that cannot exist (bad.sku, *) is NOT_FOUND, naming the SKU', async () => {
+    for (const impossible of ['bad.sku', '*']) {
+      const watching = (async () => {
+        for await (const level of client.watchStock(impossible, {
+          signal: new AbortController().signal,
+        })) {
+          throw new Error(`a watch of ${impossible} answered ${JSON.stringify(level)}`);
+        }
+      })();
+      const error = await failureOf(watching);
+
+      expect(error.code).toBe('NOT_FOUND');
+      expect(error.details).toEqual({ skus: [impossible] });
+    }
+  });
+
   it('a request that breaks the rules is INVALID_ARGUMENT, listing every problem', async () => {
     const error = await failureOf(
       client.reserve('', [{ sku: sku('mug'), quantity: 0 }], 60, inSeconds(5)),
@@ -266,6 +293,116 @@ describe('WatchStock streams', () => {
     } finally {
       client.close();
     }
+  });
+});
+
+describe('WatchStock over NATS', () => {
+  /**
+   * A connection of the watcher's own, with the subjects it subscribes to recorded and the
+   * messages it receives counted (`stats().inMsgs`, whatever subscription they are for).
+   */
+  async function watcherBus(name: string) {
+    const own = await connectBus({
+      servers: natsUrl,
+      name,
+      logger: createLogger({ service: name, level: 'silent' }),
+      registry: createMetricsRegistry({ service: name }),
+    });
+    const subscribed: string[] = [];
+    const connection = new Proxy(own.connection, {
+      get(target, property) {
+        if (property === 'subscribe') {
+          return (subject: string, options?: SubscriptionOptions) => {
+            subscribed.push(subject);
+            return target.subscribe(subject, options);
+          };
+        }
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+      },
+    });
+    const client = createInventoryClient(targets['NATS request-reply'], {
+      bus: { ...own, connection },
+      registry: createMetricsRegistry({ service: name }),
+      logger: createLogger({ service: name, level: 'silent' }),
+      keepaliveTimeMs: 30_000,
+    });
+    return {
+      client,
+      subscribed,
+      received: () => own.connection.stats().inMsgs,
+      async [Symbol.asyncDispose]() {
+        client.close();
+        await own.drain();
+      },
+    };
+  }
+
+  it("a watcher of one SKU subscribes to that SKU's subject and receives no other SKU's events", async () => {
+    await using watcher = await watcherBus('contract-watcher');
+    // Changes are made over gRPC, so no reply lands on the watcher's connection.
+    const changer = createInventoryClient(targets['gRPC over TCP'], {
+      bus,
+      registry: createMetricsRegistry({ service: 'contract-changer' }),
+      logger: createLogger({ service: 'contract-changer', level: 'silent' }),
+      keepaliveTimeMs: 30_000,
+    });
+    onTestFinished(() => changer.close());
+    const [watched, other] = ['nats-watch-a', 'nats-watch-b'];
+    // Another SKU's events reach NATS: seen here on a subscription of the test's own.
+    const otherEvents = bus.connection.subscribe(stockChangedSubject(other));
+    const otherSeen: number[] = [];
+    const followingOther = (async () => {
+      for await (const message of otherEvents) {
+        otherSeen.push(STOCK_CHANGED.decode(message.data).available);
+      }
+    })();
+
+    const controller = new AbortController();
+    const levels: number[] = [];
+    let receivedAtFirstLevel = 0;
+    let receivedAtChange = 0;
+    for await (const level of watcher.client.watchStock(watched, { signal: controller.signal })) {
+      levels.push(level.available);
+      if (levels.length === 1) {
+        receivedAtFirstLevel = watcher.received();
+        // Three changes of the other SKU, published before the watched SKU's one change.
+        for (let each = 0; each < 3; each += 1) {
+          await changer.reserve(newOrderId(), [{ sku: other, quantity: 1 }], 60, inSeconds(5));
+        }
+        await expect.poll(() => otherSeen, { timeout: 10_000 }).toEqual([9, 8, 7]);
+        await changer.reserve(newOrderId(), [{ sku: watched, quantity: 1 }], 60, inSeconds(5));
+      } else {
+        receivedAtChange = watcher.received();
+        controller.abort();
+      }
+    }
+    otherEvents.unsubscribe();
+    await followingOther;
+
+    expect(levels).toEqual([10, 9]);
+    expect(watcher.subscribed).toEqual([stockChangedSubject(watched)]);
+    // Between the first level and the change, the watcher's connection received one message:
+    // the watched SKU's event. The other SKU's three, published before it, never came.
+    expect(receivedAtChange - receivedAtFirstLevel).toBe(1);
+  });
+
+  it('a watch of a SKU that cannot be a subject token is NOT_FOUND and subscribes to nothing', async () => {
+    await using watcher = await watcherBus('contract-impossible-watcher');
+    for (const impossible of ['bad.sku', '*', '>', 'two words']) {
+      const watching = (async () => {
+        for await (const level of watcher.client.watchStock(impossible, {
+          signal: new AbortController().signal,
+        })) {
+          throw new Error(`a watch of ${impossible} answered ${JSON.stringify(level)}`);
+        }
+      })();
+      const error = await failureOf(watching);
+
+      expect(error.code).toBe('NOT_FOUND');
+      expect(error.details).toEqual({ skus: [impossible] });
+    }
+    expect(watcher.subscribed).toEqual([]);
   });
 });
 

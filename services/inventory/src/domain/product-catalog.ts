@@ -2,6 +2,13 @@ import { invalidArgument, type FieldProblem } from './inventory-errors.js';
 import type { Product } from './types.js';
 
 /**
+ * What a SKU may be: 1 to 64 of `A-Z a-z 0-9 _ -`. A SKU is one token of the subject its
+ * StockChanged events are published on (`inventory.events.stock.changed.<sku>`), so it must
+ * never hold a `.`, a wildcard (`*`, `>`) or white space; this rule is narrower than that.
+ */
+export const SKU_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
  * Checks a list of products to seed, as read from JSON: an array of { sku, name, onHand }.
  * Every bad entry is reported at once, named by its index and, where it has one, its SKU.
  */
@@ -28,6 +35,11 @@ export function parseProducts(value: unknown): Product[] {
     const before = problems.length;
     if (typeof sku !== 'string' || sku.trim() === '') {
       problems.push({ field: `${label}.sku`, message: 'must be a non-empty string' });
+    } else if (!SKU_PATTERN.test(sku)) {
+      problems.push({
+        field: `${label}.sku`,
+        message: 'must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -',
+      });
     } else if (seen.has(sku)) {
       problems.push({ field: `${label}.sku`, message: 'appears more than once' });
     } else {

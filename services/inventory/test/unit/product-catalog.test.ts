@@ -38,6 +38,24 @@ describe('parseProducts', () => {
     );
   });
 
+  it('takes only SKUs that can be one NATS subject token: 1 to 64 of A-Z a-z 0-9 _ -', () => {
+    const ok = ['A', 'sku-red-mug', 'SKU_42', 'x'.repeat(64)];
+    const bad = ['bad.sku', '*', '>', 'two words', 'sku\t', 'é', 'x'.repeat(65)];
+
+    expect(parseProducts(ok.map((sku) => ({ sku, name: 'Ok', onHand: 1 })))).toHaveLength(4);
+    expect(() => parseProducts(bad.map((sku) => ({ sku, name: 'Bad', onHand: 1 })))).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_ARGUMENT',
+        details: {
+          problems: bad.map((sku, index) => ({
+            field: `[${index}] (${sku}).sku`,
+            message: 'must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -',
+          })),
+        },
+      }),
+    );
+  });
+
   it('wants an array', () => {
     expect(() => parseProducts({ sku: 'a' })).toThrow('must be a JSON array');
   });

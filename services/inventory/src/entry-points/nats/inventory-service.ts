@@ -28,8 +28,8 @@ export function startInventoryNatsService(
 ): Promise<NatsService> {
   const endpoints: Record<string, EndpointHandler> = {};
   for (const [key, method] of Object.entries(InventoryServiceService)) {
-    // A stream is not request-reply: over NATS, WatchStock's equivalent is the StockChanged
-    // event subject itself, which the client filters by SKU (ADR 9).
+    // A stream is not request-reply: over NATS, WatchStock's equivalent is the SKU's own
+    // StockChanged subject, `inventory.events.stock.changed.<sku>` (ADR 9).
     if (method.responseStream) continue;
     const handler = handlers[key as keyof typeof InventoryServiceService] as (
       request: unknown,

@@ -28,6 +28,7 @@ export function startStockChangeFeed(bus: Bus, registry: Registry): StockChangeF
       help: 'WatchStock streams listening for stock changes now.',
       registers: [registry],
     });
+  // Every SKU's events: STOCK_CHANGED.subject is `inventory.events.stock.changed.*`.
   const subscription = bus.connection.subscribe(STOCK_CHANGED.subject, {
     callback: (error, message) => {
       if (error) return;

@@ -12,7 +12,10 @@ export const protobufPackage = "switchboard.inventory.v1";
 
 export const protobufFileName = "switchboard/inventory/v1/events.proto";
 
-/** StockChanged is published on stock.changed whenever the stock of a SKU changes. */
+/**
+ * StockChanged is published whenever the stock of a SKU changes, on the SKU's own subject
+ * inventory.events.stock.changed.<sku>.
+ */
 export interface StockChanged {
   /** Unique per event; the JetStream Nats-Msg-Id, so a republished event is dropped. */
   eventId: string;

@@ -1322,7 +1322,8 @@ export const InventoryServiceService = {
   },
   /**
    * The SKU's stock now, then again after every change, until the caller cancels. Over NATS
-   * its equivalent is the stock.changed event stream filtered by SKU (docs/events.md).
+   * its equivalent is the SKU's own event subject, inventory.events.stock.changed.<sku>
+   * (docs/events.md).
    */
   watchStock: {
     path: "/switchboard.inventory.v1.InventoryService/WatchStock" as const,
@@ -1350,7 +1351,8 @@ export interface InventoryServiceServer extends UntypedServiceImplementation {
   listStock: handleUnaryCall<ListStockRequest, ListStockResponse>;
   /**
    * The SKU's stock now, then again after every change, until the caller cancels. Over NATS
-   * its equivalent is the stock.changed event stream filtered by SKU (docs/events.md).
+   * its equivalent is the SKU's own event subject, inventory.events.stock.changed.<sku>
+   * (docs/events.md).
    */
   watchStock: handleServerStreamingCall<WatchStockRequest, WatchStockResponse>;
 }
@@ -1426,7 +1428,8 @@ export interface InventoryServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * The SKU's stock now, then again after every change, until the caller cancels. Over NATS
-   * its equivalent is the stock.changed event stream filtered by SKU (docs/events.md).
+   * its equivalent is the SKU's own event subject, inventory.events.stock.changed.<sku>
+   * (docs/events.md).
    */
   watchStock(request: WatchStockRequest, options?: Partial<CallOptions>): ClientReadableStream<WatchStockResponse>;
   watchStock(
