@@ -65,8 +65,8 @@ export class Cell {
 }
 
 /**
- * Measures several cells for `durationMs` each, in `rounds` slices taken in turn (A B C A B C
- * ...), after a warm-up of each. On a shared machine the load drifts over seconds (other
+ * Measures several cells for `durationMs` each, in `rounds` slices taken in turn (A B C, B C A,
+ * C A B, ...), after a warm-up of each. On a shared machine the load drifts over seconds (other
  * processes, GC, JIT); cells measured side by side in time see the same drift, so their
  * ratio means something even when their absolute numbers move between runs.
  */
@@ -77,7 +77,11 @@ export async function measureInterleaved(
   for (const cell of cells) await cell.run(options.warmupMs, false);
   const sliceMs = options.durationMs / options.rounds;
   for (let round = 0; round < options.rounds; round += 1) {
-    for (const cell of cells) await cell.run(sliceMs);
+    // Each round starts one cell later, so no cell always follows the same one (a cell whose
+    // calls leave work behind, e.g. events to publish, would otherwise always slow the next).
+    for (let k = 0; k < cells.length; k += 1) {
+      await cells[(k + round) % cells.length]!.run(sliceMs);
+    }
   }
   return cells.map((cell) => cell.result());
 }
