@@ -10,4 +10,4 @@ export {
   type Env,
   type Field,
 } from './load-config.js';
-export { assertSettingsAgree, mustExceed, type Duration } from './agreements.js';
+export { assertSettingsAgree, mustBeAtLeast, mustExceed, type Duration } from './agreements.js';

@@ -4,7 +4,7 @@ import { InventoryServiceService } from '@switchboard/contracts';
 import { createGrpcServer } from '@switchboard/grpc';
 import { createLifecycle, type StopResult } from '@switchboard/lifecycle';
 import { createOpsServer, type Logger } from '@switchboard/observability';
-import { createJetStreamOutboxRelay } from '@switchboard/outbox';
+import { createJetStreamOutboxRelay, createOutboxRetention } from '@switchboard/outbox';
 import { prepareSocketPath, removeSocketFile, secureSocketFile } from '@switchboard/uds';
 import type { Registry } from 'prom-client';
 import { createDatabasePool, migrateDatabase } from './adapters/database.js';
@@ -17,6 +17,8 @@ import { startInventoryNatsService } from './entry-points/nats/inventory-service
 import { startStockChangeFeed } from './entry-points/nats/stock-change-feed.js';
 import { startOrderEventsConsumer } from './entry-points/nats/order-events-consumer.js';
 import { startReservationSweeper } from './entry-points/timers/reservation-sweeper.js';
+
+const HOUR_MS = 60 * 60 * 1000;
 
 export interface AppDeps {
   config: InventoryConfig;
@@ -71,6 +73,18 @@ export function createApp({ config, logger, registry }: AppDeps): App {
     });
     relay.start();
     await started('outbox relay', () => relay.stop());
+    // Neither table grows without bound: published events and applied message ids are
+    // deleted once past their retention (an id only after ORDERS can no longer deliver it).
+    const retention = createOutboxRetention({
+      pool,
+      logger: logger.child({ component: 'outbox-retention' }),
+      registry,
+      outboxRetentionMs: config.outboxRetentionHours * HOUR_MS,
+      inboxRetentionMs: config.inboxRetentionHours * HOUR_MS,
+      intervalMs: config.retentionIntervalMs,
+    });
+    retention.start();
+    await started('outbox retention', () => retention.stop());
 
     const repository = createInventoryRepository(pool, { onOutboxWritten: () => relay.wake() });
     if (config.seedFile !== '') {

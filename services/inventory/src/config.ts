@@ -1,8 +1,10 @@
+import { ORDERS_STREAM } from '@switchboard/bus';
 import {
-  ConfigError,
+  assertSettingsAgree,
   custom,
   integer,
   loadConfig,
+  mustBeAtLeast,
   oneOf,
   port,
   string,
@@ -86,6 +88,25 @@ const spec = {
     max: 60_000,
     description: 'How often an idle outbox relay looks for events to publish.',
   }),
+  outboxRetentionHours: integer('OUTBOX_RETENTION_HOURS', {
+    default: 72,
+    min: 1,
+    max: 87_600,
+    description: 'How long published StockChanged events stay in the outbox, for operators.',
+  }),
+  inboxRetentionHours: integer('INBOX_RETENTION_HOURS', {
+    default: 192,
+    min: 1,
+    max: 87_600,
+    description:
+      'How long the inbox remembers an applied OrderConfirmed; at least the ORDERS max_age.',
+  }),
+  retentionIntervalMs: integer('RETENTION_INTERVAL_MS', {
+    default: 300_000,
+    min: 10,
+    max: 86_400_000,
+    description: 'How often expired outbox and inbox rows are looked for and deleted.',
+  }),
   dbPoolMax: integer('DB_POOL_MAX', {
     default: 10,
     min: 1,
@@ -99,12 +120,29 @@ export type InventoryConfig = ReturnType<typeof readConfig>;
 /** Reads and validates the configuration; throws one ConfigError naming every bad variable. */
 export function readConfig(env: Env) {
   const config = loadConfig(env, spec);
-  // The pause is spent inside the stop deadline; a pause as long as the deadline leaves no
-  // time to drain the calls in flight.
-  if (config.shutdownDelayMs >= config.shutdownTimeoutMs) {
-    throw new ConfigError([
-      `SHUTDOWN_DELAY_MS (${config.shutdownDelayMs}) must be less than SHUTDOWN_TIMEOUT_MS (${config.shutdownTimeoutMs})`,
-    ]);
-  }
+  assertSettingsAgree([
+    // The pause is spent inside the stop deadline; a pause as long as the deadline leaves no
+    // time to drain the calls in flight.
+    config.shutdownDelayMs >= config.shutdownTimeoutMs
+      ? `SHUTDOWN_DELAY_MS (${config.shutdownDelayMs}) must be less than SHUTDOWN_TIMEOUT_MS (${config.shutdownTimeoutMs})`
+      : undefined,
+    inboxRetentionProblem(config.inboxRetentionHours),
+  ]);
   return config;
+}
+
+const HOUR_MS = 60 * 60 * 1000;
+
+/**
+ * JetStream can deliver an OrderConfirmed again for as long as ORDERS keeps it (a redelivery,
+ * a consumer reset to the start, an operator's replay); the inbox must still know its id by
+ * then, or the reservation is committed twice.
+ */
+function inboxRetentionProblem(inboxRetentionHours: number): string | undefined {
+  const maxAgeMs = ORDERS_STREAM.max_age / 1_000_000; // nanoseconds in the stream config
+  return mustBeAtLeast(
+    { name: 'INBOX_RETENTION_HOURS', ms: inboxRetentionHours * HOUR_MS },
+    { name: `the max_age of the ${ORDERS_STREAM.name} stream inventory consumes`, ms: maxAgeMs },
+    `a message id forgotten while the stream can still deliver the message again lets that delivery apply it twice; set INBOX_RETENTION_HOURS to ${Math.ceil(maxAgeMs / HOUR_MS)} or more`,
+  );
 }

@@ -4,7 +4,7 @@ import { createOpsServer } from '@switchboard/observability';
 import type { Logger } from '@switchboard/observability';
 import { createInventoryClient } from '@switchboard/inventory-client';
 import { createCircuitBreaker } from '@switchboard/resilience';
-import { createJetStreamOutboxRelay } from '@switchboard/outbox';
+import { createJetStreamOutboxRelay, createOutboxRetention } from '@switchboard/outbox';
 import type { Registry } from 'prom-client';
 import { createDatabasePool, migrateDatabase } from './adapters/database.js';
 import { withCircuitBreaker } from './adapters/circuit-breaking-inventory-client.js';
@@ -50,6 +50,17 @@ export function createApp(deps: {
     });
     relay.start();
     lifecycle.onStop('outbox relay', () => relay.stop());
+    // Published events are kept a while for operators, then deleted: the outbox stays small.
+    // purchase consumes no stream into an inbox, so it has none to clean.
+    const retention = createOutboxRetention({
+      pool,
+      logger: logger.child({ component: 'outbox-retention' }),
+      registry,
+      outboxRetentionMs: config.outboxRetentionHours * 60 * 60 * 1000,
+      intervalMs: config.retentionIntervalMs,
+    });
+    retention.start();
+    lifecycle.onStop('outbox retention', () => retention.stop());
 
     // INVENTORY_TARGET picks the transport (gRPC over TCP or UDS, NATS); nothing else changes.
     const inventory = withCircuitBreaker(

@@ -43,6 +43,13 @@ export const configSpec = {
   }),
   natsUrl: url('NATS_URL', { default: 'nats://nats:4222', protocols: ['nats'] }),
   outboxPollIntervalMs: integer('OUTBOX_POLL_INTERVAL_MS', { default: 500, min: 10, max: 60_000 }),
+  // Published events are kept for operators only: the stream has them for its own max_age.
+  outboxRetentionHours: integer('OUTBOX_RETENTION_HOURS', { default: 72, min: 1, max: 87_600 }),
+  retentionIntervalMs: integer('RETENTION_INTERVAL_MS', {
+    default: 300_000,
+    min: 10,
+    max: 86_400_000,
+  }),
   requestTimeoutMs: integer('REQUEST_TIMEOUT_MS', { default: 5_000, min: 100, max: 60_000 }),
   reservationTtlSeconds: integer('RESERVATION_TTL_SECONDS', { default: 900, min: 1, max: 3600 }),
   logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, { default: 'info' }),

@@ -13,7 +13,26 @@ describe('purchase config', () => {
       inventoryTarget: 'dns:///inventory:50051',
       natsUrl: 'nats://nats:4222',
       outboxPollIntervalMs: 500,
+      outboxRetentionHours: 72,
+      retentionIntervalMs: 300_000,
     });
+  });
+
+  it('refuses an outbox retention under an hour or an interval that is not a number, at once', () => {
+    let error: unknown;
+    try {
+      readConfig({
+        DATABASE_URL: 'postgres://purchase:purchase@postgres:5432/purchase',
+        OUTBOX_RETENTION_HOURS: '0',
+        RETENTION_INTERVAL_MS: 'often',
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect((error as ConfigError).problems).toEqual([
+      'OUTBOX_RETENTION_HOURS: must be between 1 and 87600 (got "0")',
+      'RETENTION_INTERVAL_MS: must be a whole number (got "often")',
+    ]);
   });
 
   it('refuses a NATS_URL that is not nats://', () => {

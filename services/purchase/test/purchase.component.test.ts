@@ -57,6 +57,8 @@ beforeAll(async () => {
     INVENTORY_TARGET: inventory.grpcTarget,
     NATS_URL: nats.url,
     DB_POOL_MAX: '20',
+    // A retention pass every 200 ms, so a test sees old published events go.
+    RETENTION_INTERVAL_MS: '200',
   });
   db = new pg.Pool({ connectionString: purchaseDb });
   inventoryDb = new pg.Pool({ connectionString: inventoryDbUrl });
@@ -310,6 +312,32 @@ describe('events', () => {
     expect(metrics).toMatch(/^outbox_published_total\{[^}]*\} [1-9]\d*$/m);
     expect(metrics).toMatch(/^outbox_publish_failures_total\{[^}]*\} 0$/m);
     expect(metrics).toMatch(/^nats_connection_up\{[^}]*connection="purchase"[^}]*\} 1$/m);
+  });
+
+  it('deletes published events older than OUTBOX_RETENTION_HOURS and keeps newer ones', async () => {
+    const published = (hoursAgo: number) =>
+      db.query<{ event_id: string }>(
+        `INSERT INTO outbox (event_id, subject, event_type, payload, published_at)
+         VALUES ($1, 'test.retention', 'test.Event', '\\x00', now() - $2::int * interval '1 hour')
+         RETURNING event_id`,
+        [randomUUID(), hoursAgo],
+      );
+    await published(73);
+    const recent = (await published(71)).rows[0]!.event_id;
+    const left = async () =>
+      (
+        await db.query<{ event_id: string }>(
+          `SELECT event_id FROM outbox WHERE subject = 'test.retention' ORDER BY id`,
+        )
+      ).rows.map((row) => row.event_id);
+    try {
+      await expect.poll(left, { timeout: 10_000 }).toEqual([recent]);
+      const metrics = await (await fetch(`${purchase.opsUrl}/metrics`)).text();
+      expect(metrics).toMatch(/^outbox_retention_deleted_total\{[^}]*table="outbox"[^}]*\} 1$/m);
+      expect(metrics).toMatch(/^outbox_retention_failures_total\{[^}]*\} 0$/m);
+    } finally {
+      await db.query(`DELETE FROM outbox WHERE subject = 'test.retention'`);
+    }
   });
 
   it('when the order cannot be stored after the stock was reserved, answers 500, releases the stock at once and publishes nothing', async () => {

@@ -21,6 +21,9 @@ describe('readConfig', () => {
       consumerRetryDelayMs: 1_000,
       reservationSweepIntervalMs: 5_000,
       outboxPollIntervalMs: 500,
+      outboxRetentionHours: 72,
+      inboxRetentionHours: 192,
+      retentionIntervalMs: 300_000,
     });
   });
 
@@ -80,5 +83,67 @@ describe('readConfig', () => {
         SHUTDOWN_DELAY_MS: '1000',
       }),
     ).toThrow(ConfigError);
+  });
+
+  it('refuses an inbox retention shorter than the ORDERS stream keeps messages, saying what to set', () => {
+    let error: unknown;
+    try {
+      readConfig({
+        DATABASE_URL: 'postgres://u:p@db:5432/inventory',
+        INBOX_RETENTION_HOURS: '167',
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([
+      'INBOX_RETENTION_HOURS (601200000 ms) must be at least the max_age of the ORDERS stream inventory consumes (604800000 ms): a message id forgotten while the stream can still deliver the message again lets that delivery apply it twice; set INBOX_RETENTION_HOURS to 168 or more',
+    ]);
+  });
+
+  it('accepts an inbox retention exactly as long as the ORDERS max_age', () => {
+    const config = readConfig({
+      DATABASE_URL: 'postgres://u:p@db:5432/inventory',
+      INBOX_RETENTION_HOURS: '168',
+      OUTBOX_RETENTION_HOURS: '1',
+      RETENTION_INTERVAL_MS: '1000',
+    });
+    expect(config).toMatchObject({
+      inboxRetentionHours: 168,
+      outboxRetentionHours: 1,
+      retentionIntervalMs: 1000,
+    });
+  });
+
+  it('reports a retention clash together with the other disagreements, and bad retention values', () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        readConfig({ DATABASE_URL: 'postgres://u:p@db:5432/inventory', ...env });
+      } catch (caught) {
+        return (caught as ConfigError).problems;
+      }
+      return [];
+    };
+    expect(
+      problems({
+        SHUTDOWN_TIMEOUT_MS: '1000',
+        SHUTDOWN_DELAY_MS: '1000',
+        INBOX_RETENTION_HOURS: '24',
+      }),
+    ).toEqual([
+      'SHUTDOWN_DELAY_MS (1000) must be less than SHUTDOWN_TIMEOUT_MS (1000)',
+      expect.stringMatching(/^INBOX_RETENTION_HOURS \(86400000 ms\) must be at least/),
+    ]);
+    expect(
+      problems({
+        OUTBOX_RETENTION_HOURS: '0',
+        INBOX_RETENTION_HOURS: 'a week',
+        RETENTION_INTERVAL_MS: '-1',
+      }),
+    ).toEqual([
+      'OUTBOX_RETENTION_HOURS: must be between 1 and 87600 (got "0")',
+      'INBOX_RETENTION_HOURS: must be a whole number (got "a week")',
+      'RETENTION_INTERVAL_MS: must be between 10 and 86400000 (got "-1")',
+    ]);
   });
 });
