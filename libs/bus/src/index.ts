@@ -35,6 +35,13 @@ export {
   type EventConsumerOptions,
 } from './consumer.js';
 export {
+  listDeadLetters,
+  replayDeadLetter,
+  type DeadLetter,
+  type ListDeadLettersOptions,
+  type ReplayedDeadLetter,
+} from './dead-letters.js';
+export {
   ERROR_CODE_HEADER,
   ERROR_DETAILS_HEADER,
   TIMEOUT_HEADER,

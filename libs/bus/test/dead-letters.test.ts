@@ -1,0 +1,267 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { OrderConfirmed } from '@switchboard/contracts';
+import { createLogger, createMetricsRegistry } from '@switchboard/observability';
+import { startNats, type StartedNats } from '@switchboard/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  DEAD_LETTER_STREAM,
+  ORDER_CONFIRMED,
+  ORDERS_STREAM,
+  connectBus,
+  deadLetterSubject,
+  ensureDurableConsumer,
+  ensureStreams,
+  listDeadLetters,
+  publishEvent,
+  replayDeadLetter,
+  startEventConsumer,
+  type Bus,
+  type EventConsumer,
+  type EventType,
+} from '../src/index.js';
+
+const run = promisify(execFile);
+const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
+const CLI = fileURLToPath(new URL('../dist/dead-letters-cli.js', import.meta.url));
+
+let nats: StartedNats;
+const logger = createLogger({
+  service: 'dead-letters-test',
+  level: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent',
+});
+
+beforeAll(async () => {
+  // The CLI test runs the built CLI, as an operator would: build it from this source first.
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  await Promise.all([
+    run(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: PACKAGE_DIR }),
+    startNats().then((started) => (nats = started)),
+  ]);
+});
+
+afterAll(async () => {
+  await nats?.stop();
+});
+
+function connect(name: string): Promise<Bus> {
+  return connectBus({
+    servers: nats.url,
+    name,
+    logger,
+    registry: createMetricsRegistry({ service: name }),
+    reconnectWaitMs: 200,
+    reconnectJitterMs: 100,
+  });
+}
+
+/** OrderConfirmed on a stream of the test's own, so its dead letters are its own too. */
+async function orderEventsOfOwnStream(bus: Bus): Promise<EventType<OrderConfirmed>> {
+  const name = `TEST_${randomUUID().slice(0, 8).toUpperCase()}`;
+  await ensureStreams(bus, [
+    { ...ORDERS_STREAM, name, subjects: [`${name.toLowerCase()}.>`] },
+    DEAD_LETTER_STREAM,
+  ]);
+  return { ...ORDER_CONFIRMED, stream: name, subject: `${name.toLowerCase()}.confirmed` };
+}
+
+function orderConfirmed(orderId: string): OrderConfirmed {
+  return {
+    eventId: randomUUID(),
+    occurredAt: new Date(),
+    orderId,
+    customerId: 'c-1',
+    items: [{ sku: 'sku-1', quantity: 1 }],
+  };
+}
+
+/**
+ * A consumer as services write them: an inbox of event ids, so a copy of an applied event is
+ * skipped. `applied` lists the orders it applied; `fails()` says whether handling fails now.
+ */
+async function inboxConsumer(
+  bus: Bus,
+  type: EventType<OrderConfirmed>,
+  name: string,
+  fails: () => boolean,
+) {
+  await ensureDurableConsumer(bus, {
+    stream: type.stream,
+    name,
+    filterSubject: type.subject,
+    ackWaitMs: 5_000,
+    maxAckPending: 100,
+    description: 'test consumer with an inbox',
+  });
+  const inbox = new Set<string>();
+  const applied: string[] = [];
+  let deliveries = 0;
+  const consumer: EventConsumer = await startEventConsumer(bus, {
+    type,
+    consumer: name,
+    maxDeliveries: 2,
+    retryDelayMs: 20,
+    handle(event) {
+      deliveries += 1;
+      if (inbox.has(event.eventId)) return;
+      if (fails()) throw new Error('the bug is not fixed yet');
+      inbox.add(event.eventId);
+      applied.push(event.orderId);
+    },
+  });
+  return { consumer, applied, deliveries: () => deliveries };
+}
+
+describe('dead letters', () => {
+  it('lists a poison message with its reason; a replay makes only the consumer that gave up apply it, once', async () => {
+    await using bus = await connect('dead-letters-replay');
+    const type = await orderEventsOfOwnStream(bus);
+    let fixed = false;
+    const broken = await inboxConsumer(bus, type, 'broken', () => !fixed);
+    const healthy = await inboxConsumer(bus, type, 'healthy', () => false);
+
+    try {
+      await publishEvent(bus, type, orderConfirmed('poison'));
+
+      await expect.poll(() => listDeadLetters(bus, { stream: type.stream })).toHaveLength(1);
+      const [letter] = await listDeadLetters(bus, { stream: type.stream });
+      expect(letter).toMatchObject({
+        stream: type.stream,
+        consumer: 'broken',
+        reason: 'failed',
+        error: 'the bug is not fixed yet',
+        originalSubject: type.subject,
+        originalStream: type.stream,
+        originalSequence: 1,
+        deliveries: 2,
+        eventType: 'switchboard.orders.v1.OrderConfirmed',
+      });
+      expect(letter!.time).toBeInstanceOf(Date);
+      expect(await listDeadLetters(bus, { stream: type.stream, consumer: 'healthy' })).toEqual([]);
+      expect(broken.applied).toEqual([]);
+      expect(healthy.applied).toEqual(['poison']);
+
+      fixed = true;
+      const { ack } = await replayDeadLetter(bus, letter!.sequence);
+
+      expect(ack).toMatchObject({ stream: type.stream, seq: 2, duplicate: false });
+      await expect.poll(() => broken.applied).toEqual(['poison']);
+      // The healthy consumer got the copy too, and its inbox skipped it.
+      await expect.poll(() => healthy.deliveries()).toBe(2);
+      expect(healthy.applied).toEqual(['poison']);
+      expect(
+        await bus.manager.streams.getMessage(DEAD_LETTER_STREAM.name, { seq: letter!.sequence }),
+      ).toBeNull();
+      expect(await listDeadLetters(bus, { stream: type.stream })).toEqual([]);
+    } finally {
+      await broken.consumer.stop();
+      await healthy.consumer.stop();
+    }
+  });
+
+  it('refuses to replay a dead letter twice, and the second attempt publishes nothing', async () => {
+    await using bus = await connect('dead-letters-twice');
+    const type = await orderEventsOfOwnStream(bus);
+    let fixed = false;
+    const broken = await inboxConsumer(bus, type, 'broken', () => !fixed);
+
+    try {
+      await publishEvent(bus, type, orderConfirmed('poison'));
+      await expect.poll(() => listDeadLetters(bus, { stream: type.stream })).toHaveLength(1);
+      const [letter] = await listDeadLetters(bus, { stream: type.stream });
+      fixed = true;
+      await replayDeadLetter(bus, letter!.sequence);
+      await expect.poll(() => broken.applied).toEqual(['poison']);
+
+      await expect(replayDeadLetter(bus, letter!.sequence)).rejects.toMatchObject({
+        code: 'NOT_FOUND',
+        message: expect.stringMatching(/already replayed/),
+      });
+
+      // The original and one copy: nothing more reached the stream or the consumer.
+      expect((await bus.manager.streams.info(type.stream)).state.messages).toBe(2);
+      await expect
+        .poll(async () => (await bus.manager.consumers.info(type.stream, 'broken')).num_pending)
+        .toBe(0);
+      expect(broken.applied).toEqual(['poison']);
+    } finally {
+      await broken.consumer.stop();
+    }
+  });
+
+  it('lists, oldest first, only the stream and consumer asked for, up to the limit', async () => {
+    await using bus = await connect('dead-letters-filter');
+    const type = await orderEventsOfOwnStream(bus);
+    const other = await orderEventsOfOwnStream(bus);
+    // Bare messages on dead-letter subjects, without running a consumer.
+    for (const [stream, consumer] of [
+      [type.stream, 'a'],
+      [other.stream, 'a'],
+      [type.stream, 'b'],
+      [type.stream, 'a'],
+    ] as const) {
+      await bus.jetstream.publish(deadLetterSubject(stream, consumer), new Uint8Array());
+    }
+
+    const ofA = await listDeadLetters(bus, { stream: type.stream, consumer: 'a' });
+    expect(ofA.map(({ stream, consumer }) => `${stream}/${consumer}`)).toEqual([
+      `${type.stream}/a`,
+      `${type.stream}/a`,
+    ]);
+    expect(ofA[0]!.sequence).toBeLessThan(ofA[1]!.sequence);
+    expect(await listDeadLetters(bus, { stream: type.stream })).toHaveLength(3);
+    expect(await listDeadLetters(bus, { stream: type.stream, limit: 2 })).toHaveLength(2);
+    // A message without the original subject cannot be replayed: it is refused, and kept.
+    await expect(replayDeadLetter(bus, ofA[0]!.sequence)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    expect(await listDeadLetters(bus, { stream: type.stream })).toHaveLength(3);
+  });
+
+  it('the CLI lists a dead letter, replays it once, and answers a usage error with exit 2', async () => {
+    await using bus = await connect('dead-letters-cli');
+    const type = await orderEventsOfOwnStream(bus);
+    const broken = await inboxConsumer(bus, type, 'broken', () => true);
+    const cli = (...args: string[]) =>
+      run(process.execPath, [CLI, ...args], { env: { ...process.env, NATS_URL: nats.url } });
+
+    try {
+      await publishEvent(bus, type, orderConfirmed('poison'));
+      await expect.poll(() => listDeadLetters(bus, { stream: type.stream })).toHaveLength(1);
+    } finally {
+      await broken.consumer.stop();
+    }
+    const [letter] = await listDeadLetters(bus, { stream: type.stream });
+
+    const listed = await cli('list', '--stream', type.stream);
+    expect(listed.stdout.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^${letter!.sequence}\\t\\S+\\t${type.stream}/broken\\tfailed\\t${type.subject}#1\\tdeliveries=2\\t`,
+        ),
+      ),
+      '1 dead letter(s)',
+    ]);
+
+    await expect(cli('replay', 'seven')).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/the sequence must be a positive integer[\s\S]*usage:/),
+    });
+    await expect(cli('frobnicate')).rejects.toMatchObject({ code: 2 });
+
+    const replayed = await cli('replay', String(letter!.sequence));
+    expect(replayed.stdout).toMatch(
+      new RegExp(
+        `replayed dead letter ${letter!.sequence} to ${type.subject} \\(${type.stream} #2\\)`,
+      ),
+    );
+    await expect(cli('replay', String(letter!.sequence))).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/already replayed/),
+    });
+    expect((await cli('list', '--stream', type.stream)).stdout.trim()).toBe('0 dead letter(s)');
+  });
+});
