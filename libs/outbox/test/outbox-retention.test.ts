@@ -6,30 +6,7 @@ import pg from 'pg';
 import type { Registry } from 'prom-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createOutboxRetention, type OutboxRetentionOptions } from '../src/index.js';
-
-// The tables and indexes as the services' migrations create them.
-const SCHEMA = `
-  CREATE TABLE outbox (
-    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    event_id     uuid NOT NULL UNIQUE,
-    subject      text NOT NULL,
-    event_type   text NOT NULL,
-    payload      bytea NOT NULL,
-    created_at   timestamptz NOT NULL DEFAULT now(),
-    published_at timestamptz,
-    attempts     integer NOT NULL DEFAULT 0,
-    last_error   text
-  );
-  CREATE INDEX outbox_unpublished ON outbox (id) WHERE published_at IS NULL;
-  CREATE INDEX outbox_published_at ON outbox (published_at) WHERE published_at IS NOT NULL;
-  CREATE TABLE inbox (
-    consumer    text NOT NULL,
-    message_id  text NOT NULL,
-    received_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (consumer, message_id)
-  );
-  CREATE INDEX inbox_received_at ON inbox (received_at);
-`;
+import { OUTBOX_SCHEMA } from './support/schema.js';
 
 const HOUR_MS = 60 * 60 * 1000;
 const logger = createLogger({
@@ -57,7 +34,7 @@ beforeEach(async () => {
     connectionString: await createDatabase(postgres, `retention_${databases}`),
     max: 8,
   });
-  await pool.query(SCHEMA);
+  await pool.query(OUTBOX_SCHEMA);
 });
 
 /** Inserts outbox rows, published `publishedHoursAgo` hours ago, or unpublished for null. */

@@ -17,28 +17,7 @@ import pg from 'pg';
 import type { Registry } from 'prom-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createOutboxRelay, recordInboxMessage, writeOutboxEvents } from '../src/index.js';
-
-// The tables as the services' migrations create them.
-const SCHEMA = `
-  CREATE TABLE outbox (
-    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    event_id     uuid NOT NULL UNIQUE,
-    subject      text NOT NULL,
-    event_type   text NOT NULL,
-    payload      bytea NOT NULL,
-    created_at   timestamptz NOT NULL DEFAULT now(),
-    published_at timestamptz,
-    attempts     integer NOT NULL DEFAULT 0,
-    last_error   text
-  );
-  CREATE INDEX outbox_unpublished ON outbox (id) WHERE published_at IS NULL;
-  CREATE TABLE inbox (
-    consumer    text NOT NULL,
-    message_id  text NOT NULL,
-    received_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (consumer, message_id)
-  );
-`;
+import { OUTBOX_SCHEMA } from './support/schema.js';
 
 const logger = createLogger({
   service: 'outbox-test',
@@ -77,7 +56,7 @@ beforeEach(async () => {
     connectionString: await createDatabase(postgres, `outbox_${databases}`),
     max: 6,
   });
-  await pool.query(SCHEMA);
+  await pool.query(OUTBOX_SCHEMA);
 });
 
 function orderEvent(): EncodedEvent {
