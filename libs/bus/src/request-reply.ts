@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   Svcm,
   ServiceErrorCodeHeader,
@@ -226,7 +227,10 @@ export async function natsRequest(
       // A pause that ends at the deadline leaves no time for another attempt: stop now.
       Date.now() + pauseMs < deadline.getTime();
     if (!retrying) return fail(error);
-    if (!(await pause(pauseMs, signal))) {
+    try {
+      // Rejects at once if the signal aborts, before or during the pause.
+      await sleep(pauseMs, undefined, { signal });
+    } catch {
       return fail(new AppError('CANCELLED', 'the call was cancelled'));
     }
     metrics.retries.inc({ subject });
@@ -237,21 +241,6 @@ export async function natsRequest(
 /** No responder was subscribed: the request reached no server, so nothing ran. */
 function isNoResponders(error: AppError): boolean {
   return error.cause instanceof errors.RequestError && error.cause.isNoResponders();
-}
-
-/** Waits `ms`; resolves false at once if `signal` aborts (before or during the wait). */
-function pause(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
-  if (signal?.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const done = (completed: boolean) => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      resolve(completed);
-    };
-    const onAbort = () => done(false);
-    const timer = setTimeout(() => done(true), ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** One attempt of natsRequest: rejects with AppError; the caller records the metrics. */

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { OrderConfirmed } from '@switchboard/contracts';
 import { createLogger, createMetricsRegistry } from '@switchboard/observability';
 import { startNats, type StartedNats } from '@switchboard/testing';
@@ -6,12 +5,10 @@ import type { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DEAD_LETTER_HEADERS,
-  DEAD_LETTER_STREAM,
   ORDER_CONFIRMED,
   ORDERS_STREAM,
   STREAMS,
   assertDuplicateWindowCovers,
-  connectBus,
   deadLetterSubject,
   ensureDurableConsumer,
   ensureStreams,
@@ -20,6 +17,7 @@ import {
   type Bus,
   type EventType,
 } from '../src/index.js';
+import { connectTestBus, orderConfirmed, orderEventsOfOwnStream } from './support/fixtures.js';
 
 let nats: StartedNats;
 const logger = createLogger({
@@ -35,39 +33,8 @@ afterAll(async () => {
   await nats?.stop();
 });
 
-async function connect(
-  name: string,
-  registry: Registry = createMetricsRegistry({ service: name }),
-) {
-  return connectBus({
-    servers: nats.url,
-    name,
-    logger,
-    registry,
-    reconnectWaitMs: 200,
-    reconnectJitterMs: 100,
-  });
-}
-
-/** An OrderConfirmed type on a stream and subject of the test's own, so tests do not meet. */
-async function orderEventsOfOwnStream(bus: Bus): Promise<EventType<OrderConfirmed>> {
-  const name = `TEST_${randomUUID().slice(0, 8).toUpperCase()}`;
-  await ensureStreams(bus, [
-    { ...ORDERS_STREAM, name, subjects: [`${name.toLowerCase()}.>`] },
-    DEAD_LETTER_STREAM,
-  ]);
-  return { ...ORDER_CONFIRMED, stream: name, subject: `${name.toLowerCase()}.confirmed` };
-}
-
-function orderConfirmed(orderId: string = randomUUID()): OrderConfirmed {
-  return {
-    eventId: randomUUID(),
-    occurredAt: new Date(),
-    orderId,
-    customerId: 'c-1',
-    items: [{ sku: 'sku-1', quantity: 1 }],
-  };
-}
+const connect = (name: string, registry?: Registry) =>
+  connectTestBus(nats.url, name, logger, registry);
 
 function orderIdOf(data: Uint8Array): string {
   try {

@@ -1,20 +1,15 @@
 import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { OrderConfirmed } from '@switchboard/contracts';
-import { createLogger, createMetricsRegistry } from '@switchboard/observability';
+import { createLogger } from '@switchboard/observability';
 import { startNats, type StartedNats } from '@switchboard/testing';
+import type { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DEAD_LETTER_STREAM,
-  ORDER_CONFIRMED,
-  ORDERS_STREAM,
-  connectBus,
   deadLetterSubject,
   ensureDurableConsumer,
-  ensureStreams,
   listDeadLetters,
   publishEvent,
   replayDeadLetter,
@@ -23,9 +18,9 @@ import {
   type EventConsumer,
   type EventType,
 } from '../src/index.js';
+import { connectTestBus, orderConfirmed, orderEventsOfOwnStream } from './support/fixtures.js';
 
 const run = promisify(execFile);
-const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
 const CLI = fileURLToPath(new URL('../dist/dead-letters-cli.js', import.meta.url));
 
 let nats: StartedNats;
@@ -35,48 +30,17 @@ const logger = createLogger({
 });
 
 beforeAll(async () => {
-  // The CLI test runs the built CLI, as an operator would: build it from this source first.
-  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  await Promise.all([
-    run(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: PACKAGE_DIR }),
-    startNats().then((started) => (nats = started)),
-  ]);
+  // The CLI test runs the built CLI, as an operator would: turbo builds this package before
+  // its tests (libs/bus/turbo.json).
+  nats = await startNats();
 });
 
 afterAll(async () => {
   await nats?.stop();
 });
 
-function connect(name: string): Promise<Bus> {
-  return connectBus({
-    servers: nats.url,
-    name,
-    logger,
-    registry: createMetricsRegistry({ service: name }),
-    reconnectWaitMs: 200,
-    reconnectJitterMs: 100,
-  });
-}
-
-/** OrderConfirmed on a stream of the test's own, so its dead letters are its own too. */
-async function orderEventsOfOwnStream(bus: Bus): Promise<EventType<OrderConfirmed>> {
-  const name = `TEST_${randomUUID().slice(0, 8).toUpperCase()}`;
-  await ensureStreams(bus, [
-    { ...ORDERS_STREAM, name, subjects: [`${name.toLowerCase()}.>`] },
-    DEAD_LETTER_STREAM,
-  ]);
-  return { ...ORDER_CONFIRMED, stream: name, subject: `${name.toLowerCase()}.confirmed` };
-}
-
-function orderConfirmed(orderId: string): OrderConfirmed {
-  return {
-    eventId: randomUUID(),
-    occurredAt: new Date(),
-    orderId,
-    customerId: 'c-1',
-    items: [{ sku: 'sku-1', quantity: 1 }],
-  };
-}
+const connect = (name: string, registry?: Registry) =>
+  connectTestBus(nats.url, name, logger, registry);
 
 /**
  * A consumer as services write them: an inbox of event ids, so a copy of an applied event is

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
@@ -75,7 +76,8 @@ export function createOutboxRetention(options: OutboxRetentionOptions): OutboxRe
 
   let running: Promise<void> | undefined;
   let stopping = false;
-  let endPause: (() => void) | undefined;
+  // Aborted by stop(): ends the pause between two passes at once.
+  const stopped = new AbortController();
 
   async function deleteTable(table: Table, ms: number): Promise<number> {
     let deleted = 0;
@@ -110,14 +112,7 @@ export function createOutboxRetention(options: OutboxRetentionOptions): OutboxRe
         logger.error({ err: error }, 'outbox retention pass failed; trying again at the next');
       }
       if (stopping) break;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, intervalMs);
-        endPause = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      endPause = undefined;
+      await sleep(intervalMs, undefined, { signal: stopped.signal }).catch(() => {});
     }
   }
 
@@ -138,7 +133,7 @@ export function createOutboxRetention(options: OutboxRetentionOptions): OutboxRe
     deleteExpired,
     async stop() {
       stopping = true;
-      endPause?.();
+      stopped.abort();
       await running;
       logger.info('outbox retention stopped');
     },
