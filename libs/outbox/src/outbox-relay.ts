@@ -145,6 +145,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   }
 
   function pause(ms: number, { wakeable }: { wakeable: boolean }): Promise<void> {
+    // A stop that came during the round has nothing to end yet: do not start the pause.
+    if (stopping) return Promise.resolve();
     return new Promise((resolve) => {
       const end = () => {
         clearTimeout(timer);

@@ -228,6 +228,36 @@ describe('the outbox relay', () => {
   });
 });
 
+describe('stopping the outbox relay', () => {
+  it('does not wait out the poll interval when it comes during a round', async () => {
+    let releasePublish = () => {};
+    const publishHeld = new Promise<void>((resolve) => (releasePublish = resolve));
+    let publishing = () => {};
+    const publishStarted = new Promise<void>((resolve) => (publishing = resolve));
+    const slowRelay = createOutboxRelay({
+      pool,
+      publish: async (event) => {
+        publishing();
+        await publishHeld;
+        await publishToBus(event);
+      },
+      logger,
+      registry: createMetricsRegistry({ service: 'relay-stop' }),
+      pollIntervalMs: 60_000,
+    });
+    await committed([orderEvent()]);
+    slowRelay.start();
+    await publishStarted;
+    const startedAt = performance.now();
+    const stopping = slowRelay.stop();
+    releasePublish();
+    await stopping;
+    // Waiting out the poll interval would take 60 s.
+    expect(performance.now() - startedAt).toBeLessThan(5_000);
+    expect(await unpublished()).toBe(0);
+  });
+});
+
 describe('the inbox', () => {
   it('records a message once: the second time it says the message was seen', async () => {
     const messageId = randomUUID();

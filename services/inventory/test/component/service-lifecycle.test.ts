@@ -196,6 +196,29 @@ describe('ops port', () => {
 });
 
 describe('stop', () => {
+  it('does not wait out the sweep interval when it comes while a sweep is running', async () => {
+    const { url, pool } = await emptyDatabase();
+    // A first start runs the migrations; the test then holds the reservations table so the
+    // second start's first sweep blocks until the stop has been asked for.
+    await (await startInventoryApp(url)).app.stop();
+    const holder = await pool.connect();
+    await holder.query('BEGIN');
+    await holder.query('LOCK TABLE reservations IN ACCESS EXCLUSIVE MODE');
+    const inventory = await startInventoryApp(url, { RESERVATION_SWEEP_INTERVAL_MS: '60000' });
+    try {
+      const startedAt = performance.now();
+      const stopping = inventory.app.stop();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await holder.query('COMMIT');
+      await stopping;
+      // Waiting out the interval would take 60 s, cut off at SHUTDOWN_TIMEOUT_MS (5 s).
+      expect(performance.now() - startedAt).toBeLessThan(4_000);
+    } finally {
+      holder.release();
+      await pool.end();
+    }
+  });
+
   it('turns /readyz 503 first, serves calls through the pause, then closes every port', async () => {
     const { url, pool } = await emptyDatabase();
     const inventory = await startInventoryApp(url, {

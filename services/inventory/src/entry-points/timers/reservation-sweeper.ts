@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@switchboard/observability';
 import { Counter, type Registry } from 'prom-client';
 import type { Inventory } from '../../domain/inventory.js';
@@ -27,8 +28,9 @@ export function startReservationSweeper(options: {
     registers: [options.registry],
   });
   let stopping = false;
-  let timer: NodeJS.Timeout | undefined;
-  let wakeUp: (() => void) | undefined;
+  // Aborted by stop(): ends the pause between two sweeps at once, and a pause that would start
+  // after stop() (a sweep was running when it came) does not start at all.
+  const stopped = new AbortController();
 
   async function sweep(): Promise<void> {
     while (!stopping) {
@@ -43,10 +45,7 @@ export function startReservationSweeper(options: {
         logger.error({ err: error }, 'releasing expired reservations failed; trying again later');
       }
       if (released < BATCH) {
-        await new Promise<void>((resolve) => {
-          wakeUp = resolve;
-          timer = setTimeout(resolve, options.intervalMs);
-        });
+        await sleep(options.intervalMs, undefined, { signal: stopped.signal }).catch(() => {});
       }
     }
   }
@@ -55,8 +54,7 @@ export function startReservationSweeper(options: {
   return {
     async stop() {
       stopping = true;
-      clearTimeout(timer);
-      wakeUp?.();
+      stopped.abort();
       await running;
     },
   };
