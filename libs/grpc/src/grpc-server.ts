@@ -102,12 +102,24 @@ export function createGrpcServer(options: {
       call.on('cancelled', () => {
         if (!answered) controller.abort(whyCancelled(deadline));
       });
+      /** Answers once; a failure while answering is logged and answered plainly instead. */
       const finish = (error: AppError | null, response?: Res) => {
         answered = true;
-        const status = error ? toGrpcStatus(error) : { code: GrpcStatus.OK };
-        metrics.observe(path, GrpcStatus[status.code ?? GrpcStatus.OK], startedAt);
-        if (error) callback(status);
-        else callback(null, response);
+        let code = GrpcStatus.OK;
+        try {
+          if (error) {
+            const status = toGrpcStatus(error);
+            code = status.code ?? GrpcStatus.INTERNAL;
+            callback(status);
+          } else callback(null, response);
+        } catch (sendFailure) {
+          code = GrpcStatus.INTERNAL;
+          logger.error({ err: sendFailure, path }, 'could not send the answer; answering INTERNAL');
+          answerPlainly(logger, path, () =>
+            callback({ code: GrpcStatus.INTERNAL, details: 'internal error' }),
+          );
+        }
+        metrics.observe(path, GrpcStatus[code], startedAt);
       };
 
       // Work whose caller has already given up is dropped, not done.
@@ -116,15 +128,25 @@ export function createGrpcServer(options: {
         return;
       }
 
-      handler(call.request, { deadline, signal: controller.signal, metadata: call.metadata }).then(
-        (response) => finish(null, response),
-        (thrown: unknown) => {
+      // Called inside an async function, so a handler that throws before returning its promise
+      // is answered like one that rejects; finish never throws, and the last catch is for bugs.
+      void (async () => {
+        let response: Res;
+        try {
+          response = await handler(call.request, {
+            deadline,
+            signal: controller.signal,
+            metadata: call.metadata,
+          });
+        } catch (thrown) {
           const error = toAppError(thrown);
           if (error.code === 'INTERNAL')
             logger.error({ err: thrown, path }, 'unexpected error in handler');
           finish(error);
-        },
-      );
+          return;
+        }
+        finish(null, response);
+      })().catch((thrown: unknown) => logger.error({ err: thrown, path }, 'unary call failed'));
     };
   }
 
@@ -144,11 +166,23 @@ export function createGrpcServer(options: {
         signal: controller.signal,
         metadata: call.metadata,
       };
-      /** Ends the stream with the error's status (unless the caller is gone anyway). */
+      /**
+       * Ends the stream with the error's status (unless the caller is gone anyway). Never
+       * throws: a failure to send the status is logged and a plain INTERNAL sent instead.
+       */
       const fail = (error: AppError): GrpcStatus => {
-        const status = toGrpcStatus(error);
-        if (!call.cancelled) call.emit('error', status);
-        return status.code ?? GrpcStatus.INTERNAL;
+        try {
+          const status = toGrpcStatus(error);
+          if (!call.cancelled) call.emit('error', status);
+          return status.code ?? GrpcStatus.INTERNAL;
+        } catch (sendFailure) {
+          logger.error({ err: sendFailure, path }, 'could not end the stream; sending INTERNAL');
+          answerPlainly(logger, path, () => {
+            if (!call.cancelled)
+              call.emit('error', { code: GrpcStatus.INTERNAL, details: 'internal error' });
+          });
+          return GrpcStatus.INTERNAL;
+        }
       };
       void (async () => {
         let code = GrpcStatus.OK;
@@ -176,7 +210,7 @@ export function createGrpcServer(options: {
           openStreams.dec({ grpc_method: path });
           metrics.observe(path, GrpcStatus[code], startedAt);
         }
-      })();
+      })().catch((thrown: unknown) => logger.error({ err: thrown, path }, 'stream call failed'));
     };
   }
 
@@ -240,6 +274,15 @@ export function createGrpcServer(options: {
       });
     },
   };
+}
+
+/** The last attempt to answer a call whose real answer could not be sent; never throws. */
+function answerPlainly(logger: Logger, path: string, send: () => void): void {
+  try {
+    send();
+  } catch (thrown) {
+    logger.error({ err: thrown, path }, 'could not answer the call at all');
+  }
 }
 
 /** grpc-js says only 'cancelled': the deadline passing or the caller going away. */

@@ -1,5 +1,12 @@
 import { InventoryServiceService, type GetStockResponse } from '@switchboard/contracts';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
+import {
+  Metadata,
+  Server,
+  ServerCredentials,
+  status as GrpcStatus,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
 import { AppError } from '@switchboard/errors';
 import { createLogger, createMetricsRegistry } from '@switchboard/observability';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -185,6 +192,92 @@ describe('gRPC server and client', () => {
     await expect(pending).rejects.toMatchObject({ code: 'CANCELLED' });
     await expect.poll(() => serverSignal?.aborted).toBe(true);
     expect(serverSignal?.reason).toMatchObject({ code: 'CANCELLED' });
+  });
+});
+
+describe('error answers that carry what the caller sent', () => {
+  // Details and messages echo the request (an unknown SKU), so they hold any Unicode. gRPC
+  // metadata values must be printable ASCII: these used to throw while the error was sent,
+  // an unhandled rejection that killed the server process.
+  const hostileSkus = ['é', 'a\u0007', 'line\r\nbreak', 'nul\u0000', '😀', 'עברית', ' padded '];
+
+  it('carries details with non-ASCII and control characters exactly (unary)', async () => {
+    const { client } = await serve({
+      getStock: (request) =>
+        Promise.reject(
+          new AppError('NOT_FOUND', `unknown SKU: ${request.sku}`, {
+            details: { skus: hostileSkus },
+          }),
+        ),
+    });
+    const error = await client
+      .getStock({ sku: 'é' }, { deadline: inSeconds(2) })
+      .catch((caught: unknown) => caught);
+    expect(error).toMatchObject({
+      code: 'NOT_FOUND',
+      message: 'unknown SKU: é',
+      details: { skus: hostileSkus },
+    });
+  });
+
+  it('carries details with non-ASCII and control characters exactly (stream)', async () => {
+    const { client } = await serve({
+      // eslint-disable-next-line require-yield
+      watchStock: async function* () {
+        await Promise.resolve();
+        throw new AppError('NOT_FOUND', 'unknown SKU: a\u0007', { details: { skus: hostileSkus } });
+      },
+    });
+    const iterate = async () => {
+      for await (const message of client.watchStock({ sku: 'a' }, {})) void message;
+    };
+    await expect(iterate()).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      details: { skus: hostileSkus },
+    });
+  });
+
+  it('sends a message with an unpaired surrogate (as U+FFFD) instead of failing', async () => {
+    // grpc-js percent-encodes the message with encodeURI, which throws on an unpaired surrogate.
+    const { client } = await serve({
+      getStock: () => Promise.reject(new AppError('NOT_FOUND', 'unknown SKU: \ud800x')),
+    });
+    const error = await client
+      .getStock({ sku: 'x' }, { deadline: inSeconds(2) })
+      .catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'NOT_FOUND', message: 'unknown SKU: \ufffdx' });
+  });
+
+  it('survives a peer whose error details cannot be decoded: the code stays, details are dropped', async () => {
+    // A foreign or broken server: our code key, then details that are not JSON, in both the
+    // old text key and the binary one.
+    const server = new Server();
+    const implementation: UntypedServiceImplementation = {
+      getStock: (_call: unknown, callback: (error: object) => void) => {
+        const metadata = new Metadata();
+        metadata.set('switchboard-error-code', 'NOT_FOUND');
+        metadata.set('switchboard-error-details', '{not json');
+        metadata.set('switchboard-error-details-bin', Buffer.from([0xff, 0x00, 0x7b]));
+        callback({ code: GrpcStatus.NOT_FOUND, details: 'gone', metadata });
+      },
+    };
+    server.addService(InventoryServiceService, implementation);
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) =>
+        error ? reject(error) : resolve(bound),
+      ),
+    );
+    cleanups.push(() => void server.forceShutdown());
+    const client = createGrpcClient(InventoryServiceService, `dns:///127.0.0.1:${port}`, {
+      registry: createMetricsRegistry({ service: 'grpc-test' }),
+      peerName: 'inventory',
+    });
+    cleanups.push(() => client.close());
+    const error = await client
+      .getStock({ sku: 'x' }, { deadline: inSeconds(2) })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(AppError);
+    expect(error).toMatchObject({ code: 'NOT_FOUND', message: 'gone', details: undefined });
   });
 });
 
