@@ -92,9 +92,27 @@ export async function startEventConsumer<T extends Event>(
   })();
 
   const running = (async () => {
-    for await (const message of messages) await handleMessage(message);
+    for await (const message of messages) await handleSafely(message);
   })().catch((error: unknown) => logger.error({ err: error }, 'consumer stopped on an error'));
   logger.info('consuming');
+
+  /**
+   * handleMessage catches what the handler and the dead-lettering throw; this is the last
+   * line, for bugs: the message comes again after a delay and the loop goes on to the next
+   * one, so one message can never stop the consumer.
+   */
+  async function handleSafely(message: JsMsg): Promise<void> {
+    try {
+      await handleMessage(message);
+    } catch (error) {
+      logger.error({ err: error, subject: message.subject }, 'message handling failed');
+      try {
+        message.nak(retryDelay(message.info.deliveryCount));
+      } catch (nakError) {
+        logger.error({ err: nakError }, 'could not nak the message; it comes again after ack wait');
+      }
+    }
+  }
 
   async function handleMessage(message: JsMsg): Promise<void> {
     const delivery: Delivery = {

@@ -26,12 +26,20 @@ import type { Bus } from './connection.js';
  * details, as over gRPC (ADR 3).
  */
 export const ERROR_CODE_HEADER = 'switchboard-error-code';
-export const ERROR_DETAILS_HEADER = 'switchboard-error-details';
+/**
+ * The details as base64 of their UTF-8 JSON. They hold what the caller sent (an unknown SKU,
+ * an order id), so any Unicode; a NATS header value cannot hold CR or LF and loses leading and
+ * trailing spaces. Base64's 65 characters are safe in any header, so no value can fail to
+ * encode or come back changed.
+ */
+export const ERROR_DETAILS_HEADER = 'switchboard-error-details-base64';
 /**
  * How long the caller still waits, in ms, when it sends: like gRPC's `grpc-timeout`, a
  * duration rather than a time, so clocks of different hosts need not agree.
  */
 export const TIMEOUT_HEADER = 'switchboard-timeout-ms';
+/** A longer timeout is served as this one: a timer cannot wait longer (about 24.8 days). */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 /** What an endpoint handler knows of its request besides the payload. */
 export interface RequestContext {
@@ -95,7 +103,10 @@ export async function startNatsService(
           logger.error({ err: error, subject }, 'endpoint subscription failed');
           return;
         }
-        void answer(message, subject, handler);
+        // answer catches everything it can; this catch is the last line, for bugs.
+        answer(message, subject, handler).catch((thrown: unknown) =>
+          logger.error({ err: thrown, subject }, 'request not answered'),
+        );
       },
     });
   }
@@ -106,35 +117,72 @@ export async function startNatsService(
 
   async function answer(message: ServiceMsg, subject: string, handler: EndpointHandler) {
     const startedAt = performance.now();
-    const timeoutMs = Number(message.headers?.get(TIMEOUT_HEADER) || NaN);
-    const deadline = Number.isFinite(timeoutMs) ? new Date(Date.now() + timeoutMs) : undefined;
+    const timeoutMs = parseTimeout(message.headers?.get(TIMEOUT_HEADER));
+    const deadline = timeoutMs === undefined ? undefined : new Date(Date.now() + timeoutMs);
     const controller = new AbortController();
     const finish = (outcome: string) => metrics.observe('server', subject, outcome, startedAt);
 
     // Work whose caller has already given up is dropped, not done.
-    if (deadline && timeoutMs <= 0) {
+    if (timeoutMs !== undefined && timeoutMs <= 0) {
       respondWithError(message, new AppError('DEADLINE_EXCEEDED', 'the deadline had passed'));
       finish('DEADLINE_EXCEEDED');
       return;
     }
-    const timer = deadline
-      ? setTimeout(
-          () => controller.abort(new AppError('DEADLINE_EXCEEDED', 'deadline exceeded')),
-          timeoutMs,
-        )
-      : undefined;
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(
+            () => controller.abort(new AppError('DEADLINE_EXCEEDED', 'deadline exceeded')),
+            timeoutMs,
+          );
+    let reply: Uint8Array;
     try {
-      const reply = await handler(message.data, { deadline, signal: controller.signal });
-      message.respond(reply);
-      finish('OK');
+      reply = await handler(message.data, { deadline, signal: controller.signal });
     } catch (thrown) {
       const appError = toAppError(thrown);
       if (appError.code === 'INTERNAL')
         logger.error({ err: thrown, subject }, 'unexpected error in handler');
       respondWithError(message, appError);
       finish(appError.code);
+      return;
     } finally {
       clearTimeout(timer);
+    }
+    try {
+      message.respond(reply);
+      finish('OK');
+    } catch (thrown) {
+      // The connection is closing: the caller will time out, as after a lost reply.
+      logger.error({ err: thrown, subject }, 'could not send the reply');
+      finish('INTERNAL');
+    }
+  }
+
+  /**
+   * Answers with the error; never throws. If even that fails (a closed connection), a plain
+   * INTERNAL without details is tried, then the failure is only logged.
+   */
+  function respondWithError(message: ServiceMsg, error: AppError): void {
+    try {
+      const extra = headers();
+      extra.set(ERROR_CODE_HEADER, error.code);
+      if (error.details)
+        extra.set(
+          ERROR_DETAILS_HEADER,
+          Buffer.from(JSON.stringify(error.details), 'utf8').toString('base64'),
+        );
+      // Internal messages stay inside the process, as over gRPC.
+      const description = error.code === 'INTERNAL' ? 'internal error' : error.message;
+      message.respondError(natsServiceErrorOf(error.code), headerText(description), undefined, {
+        headers: extra as never,
+      });
+    } catch (thrown) {
+      logger.error({ err: thrown, code: error.code }, 'could not send the error; trying INTERNAL');
+      try {
+        message.respondError(natsServiceErrorOf('INTERNAL'), 'internal error');
+      } catch (again) {
+        logger.error({ err: again }, 'could not answer the request at all');
+      }
     }
   }
 
@@ -147,15 +195,25 @@ export async function startNatsService(
   };
 }
 
-function respondWithError(message: ServiceMsg, error: AppError): void {
-  const extra = headers();
-  extra.set(ERROR_CODE_HEADER, error.code);
-  if (error.details) extra.set(ERROR_DETAILS_HEADER, JSON.stringify(error.details));
-  // Internal messages stay inside the process, as over gRPC.
-  const description = error.code === 'INTERNAL' ? 'internal error' : error.message;
-  message.respondError(natsServiceErrorOf(error.code), description, undefined, {
-    headers: extra as never,
-  });
+/**
+ * The caller's timeout header as milliseconds, or undefined when absent or not a number (then
+ * the request has no deadline, as before the header existed); capped at what a timer can wait.
+ */
+function parseTimeout(value: string | undefined): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const timeoutMs = Number(value);
+  if (Number.isNaN(timeoutMs)) return undefined;
+  return Math.min(timeoutMs, MAX_TIMEOUT_MS);
+}
+
+/**
+ * A message made fit for the micro protocol's `Nats-Service-Error` header, which other NATS
+ * tools show as is: control characters (CR and LF would be refused) become spaces and unpaired
+ * surrogates U+FFFD. The exact data travel in the details; the message is for people.
+ */
+function headerText(message: string): string {
+  // eslint-disable-next-line no-control-regex
+  return message.toWellFormed().replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
 }
 
 export interface RequestOptions {
@@ -305,15 +363,30 @@ function fromServiceError(replyHeaders: MsgHdrs | undefined, peer: string): AppE
   if (!replyHeaders || !number) return undefined;
   const description = replyHeaders.get(ServiceErrorHeader);
   const code = replyHeaders.get(ERROR_CODE_HEADER);
-  const details = replyHeaders.get(ERROR_DETAILS_HEADER);
   if (isErrorCode(code)) {
     return new AppError(code, description, {
-      details: details ? (JSON.parse(details) as ErrorDetails) : undefined,
+      details: decodeDetails(replyHeaders.get(ERROR_DETAILS_HEADER)),
     });
   }
   // A service that is not ours: only the micro protocol's number to go by.
   const fallback = codeOfNatsServiceError(Number(number));
   return new AppError(fallback, `${peer}: ${description || fallback.toLowerCase()}`);
+}
+
+/**
+ * The details of an error reply, or undefined when missing, not base64 of JSON or not an
+ * object: a peer that sends something else loses its details, never crashes the caller.
+ */
+function decodeDetails(value: string): ErrorDetails | undefined {
+  if (value === '') return undefined;
+  try {
+    const details: unknown = JSON.parse(Buffer.from(value, 'base64').toString('utf8'));
+    return typeof details === 'object' && details !== null && !Array.isArray(details)
+      ? (details as ErrorDetails)
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** nats_request_duration_seconds by side, subject and outcome; nats_request_retries_total. */

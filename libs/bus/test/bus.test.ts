@@ -200,6 +200,35 @@ describe('consuming', () => {
     }
   });
 
+  it('keeps consuming when handling a message throws where nothing catches it (isTransient)', async () => {
+    // A throw outside the handler's own try (here from isTransient) used to end the consume
+    // loop: every later message waited for a restart that never came.
+    await using bus = await connect('consumer-guard');
+    const type = await orderEventsOfOwnStream(bus);
+    const consumer = await consumerOn(bus, type);
+    const handled: string[] = [];
+    const running = await startEventConsumer(bus, {
+      type,
+      consumer,
+      maxDeliveries: 5,
+      retryDelayMs: 50,
+      handle(event) {
+        if (event.orderId === 'order-odd') throw new Error('cannot handle this one');
+        handled.push(event.orderId);
+      },
+      isTransient() {
+        throw new Error('a bug in the classifier');
+      },
+    });
+    try {
+      await publishEvent(bus, type, orderConfirmed('order-odd'));
+      await publishEvent(bus, type, orderConfirmed('order-next'));
+      await expect.poll(() => handled).toEqual(['order-next']);
+    } finally {
+      await running.stop();
+    }
+  });
+
   it('dead-letters a message that fails maxDeliveries times, and the messages behind it still flow', async () => {
     const registry = createMetricsRegistry({ service: 'consumer-poison' });
     await using bus = await connect('consumer-poison', registry);
