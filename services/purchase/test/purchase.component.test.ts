@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
 import type { StartedPostgreSqlContainer } from '@testcontainers/postgresql';
 import { connectBus, type Bus } from '@switchboard/bus';
 import { OrderConfirmed } from '@switchboard/contracts';
@@ -11,6 +12,7 @@ import {
   startPostgres,
   type StartedNats,
 } from '@switchboard/testing';
+import { PLAIN_TEXT_RULE } from '@switchboard/text';
 import pg from 'pg';
 import {
   Network,
@@ -94,6 +96,11 @@ const stockOf = async (sku: string) =>
     reserved: number;
     available: number;
   };
+const ordersOf = async (customerId: string) =>
+  Number(
+    (await db.query('SELECT count(*) FROM orders WHERE customer_id = $1', [customerId])).rows[0]
+      .count,
+  );
 const ordersFor = async (sku: string) =>
   Number((await db.query('SELECT count(*) FROM order_items WHERE sku = $1', [sku])).rows[0].count);
 
@@ -380,6 +387,95 @@ const outboxRows = async () =>
   Number((await db.query('SELECT count(*) FROM outbox')).rows[0].count);
 const unpublishedOutboxRows = async () =>
   Number((await db.query('SELECT count(*) FROM outbox WHERE published_at IS NULL')).rows[0].count);
+
+describe('hostile input', () => {
+  const inventoryLivez = () =>
+    fetch(`http://${inventory.getHost()}:${inventory.getMappedPort(9464)}/livez`).then(
+      (reply) => reply.status,
+      () => 0,
+    );
+
+  it('a SKU inventory echoes back in its error, in any script, is a 400 naming the item, and inventory stays up', async () => {
+    // inventory used to put the unknown SKU into ASCII-only gRPC metadata: the send threw,
+    // the process died and every purchase in flight got 503.
+    for (const sku of ['é', '😀', 'עברית']) {
+      const reply = await buy(randomUUID(), { customerId: 'c-h1', items: [{ sku, quantity: 1 }] });
+      expect(reply.status, sku).toBe(400);
+      expect(reply.body.error.details.problems).toEqual([
+        { field: '/items/0/sku', message: `unknown SKU ${sku}` },
+      ]);
+    }
+    expect(await inventoryLivez()).toBe(200);
+    expect((await send(`${purchase.baseUrl}/v1/stock/sku-mug`)).status).toBe(200);
+  });
+
+  it('NUL and other control characters in body fields are a 400 naming each field, not a 500', async () => {
+    const reply = await buy(randomUUID(), {
+      customerId: 'nul\u0000',
+      items: [
+        { sku: 'bell\u0007', quantity: 1 },
+        { sku: 'sku-mug', quantity: 1 },
+      ],
+    });
+    expect(reply.status).toBe(400);
+    expect(reply.body.error.details.problems).toEqual([
+      { field: '/customerId', message: PLAIN_TEXT_RULE },
+      { field: '/items/0/sku', message: PLAIN_TEXT_RULE },
+    ]);
+  });
+
+  it('an unpaired surrogate is a 400, not stored as U+FFFD', async () => {
+    // UTF-8 cannot encode it: it was silently stored as U+FFFD and read back changed.
+    const reply = await buy(randomUUID(), {
+      customerId: 'half-\ud800',
+      items: [{ sku: 'sku-mug', quantity: 1 }],
+    });
+    expect(reply.status).toBe(400);
+    expect(reply.body.error.details.problems).toEqual([
+      { field: '/customerId', message: PLAIN_TEXT_RULE },
+    ]);
+    expect(await ordersOf('half-\ufffd')).toBe(0);
+  });
+
+  it('an Idempotency-Key with a control character is a 400 naming the header', async () => {
+    const reply = await buy('key\twith-tab', {
+      customerId: 'c-h4',
+      items: [{ sku: 'sku-mug', quantity: 1 }],
+    });
+    expect(reply.status).toBe(400);
+    expect(reply.body.error.details.problems).toEqual([
+      { field: 'idempotency-key', message: PLAIN_TEXT_RULE },
+    ]);
+  });
+
+  it('a NUL in a path or query parameter is a 400 naming the parameter, not a 500', async () => {
+    const stock = await send(`${purchase.baseUrl}/v1/stock/a%00b`);
+    expect(stock.status).toBe(400);
+    expect(stock.body.error.details.problems).toEqual([{ field: '/sku', message: PLAIN_TEXT_RULE }]);
+    const page = await send(`${purchase.baseUrl}/v1/stock?pageToken=a%00b`);
+    expect(page.status).toBe(400);
+    expect(page.body.error.details.problems).toEqual([
+      { field: '/pageToken', message: PLAIN_TEXT_RULE },
+    ]);
+  });
+
+  it('a request that is not valid HTTP gets a 400 in the documented shape', async () => {
+    const { port } = new URL(purchase.baseUrl);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () =>
+        socket.write('GET /v1/stock HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n'),
+      );
+      let text = '';
+      socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({
+      error: { code: 'INVALID_ARGUMENT', message: 'the request is not valid HTTP' },
+    });
+  });
+});
 
 describe('reads', () => {
   it('GET /v1/stock lists every SKU; GET /v1/stock/:sku of an unknown SKU is 404', async () => {

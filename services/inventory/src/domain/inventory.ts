@@ -1,5 +1,5 @@
 import { stockNotFound } from './inventory-errors.js';
-import { requireNonEmpty, validateReserve } from './request-validation.js';
+import { MAX_ORDER_ID_LENGTH, requireIdentifier, validateReserve } from './request-validation.js';
 import { decodePageToken, encodePageToken, resolvePageSize } from './stock-paging.js';
 import type {
   CommitOutcome,
@@ -59,11 +59,19 @@ export function createInventory(repository: InventoryRepository): Inventory {
     },
 
     release(orderId, options) {
-      return repository.release(requireNonEmpty('Release request', 'order_id', orderId), options);
+      return repository.release(
+        requireIdentifier('Release request', 'order_id', orderId, MAX_ORDER_ID_LENGTH),
+        options,
+      );
     },
 
     commit(orderId, message) {
-      return repository.commit(requireNonEmpty('OrderConfirmed', 'order_id', orderId), message);
+      // The event id becomes the inbox's key: it must be text Postgres keeps, as an order id.
+      requireIdentifier('OrderConfirmed', 'event_id', message.id, MAX_ORDER_ID_LENGTH);
+      return repository.commit(
+        requireIdentifier('OrderConfirmed', 'order_id', orderId, MAX_ORDER_ID_LENGTH),
+        message,
+      );
     },
 
     releaseExpired(limit) {
@@ -72,7 +80,7 @@ export function createInventory(repository: InventoryRepository): Inventory {
 
     async getStock(sku, options) {
       const stock = await repository.getStock(
-        requireNonEmpty('GetStock request', 'sku', sku),
+        requireIdentifier('GetStock request', 'sku', sku),
         options,
       );
       if (!stock) throw stockNotFound(sku);

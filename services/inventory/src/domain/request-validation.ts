@@ -1,15 +1,21 @@
+import { PLAIN_TEXT_RULE, isPlainText } from '@switchboard/text';
 import { invalidArgument, type FieldProblem } from './inventory-errors.js';
 import type { Item, ReserveCommand } from './types.js';
 
 export const MAX_QUANTITY = 1000;
+/**
+ * An order id is a key of the reservations table; Postgres cannot index a key of more than
+ * about 2,700 bytes, so a longer one would fail in the database (INTERNAL) instead of here.
+ * purchase sends UUIDs; 200 characters is room for any other caller's ids.
+ */
+export const MAX_ORDER_ID_LENGTH = 200;
 export const MIN_TTL_SECONDS = 1;
 export const MAX_TTL_SECONDS = 3600;
 
 /** Checks a Reserve request and reports every problem at once, so one retry can fix them all. */
 export function validateReserve(command: ReserveCommand): ReserveCommand {
   const problems: FieldProblem[] = [];
-  if (command.orderId.trim() === '')
-    problems.push({ field: 'order_id', message: 'must not be empty' });
+  problems.push(...identifierProblems('order_id', command.orderId, MAX_ORDER_ID_LENGTH));
   if (command.items.length === 0)
     problems.push({ field: 'items', message: 'must hold at least one item' });
   problems.push(...itemProblems(command.items));
@@ -28,8 +34,9 @@ function itemProblems(items: Item[]): FieldProblem[] {
   const problems: FieldProblem[] = [];
   const firstIndexOf = new Map<string, number>();
   items.forEach(({ sku, quantity }, index) => {
-    if (sku.trim() === '') {
-      problems.push({ field: `items[${index}].sku`, message: 'must not be empty' });
+    const skuProblems = identifierProblems(`items[${index}].sku`, sku);
+    if (skuProblems.length > 0) {
+      problems.push(...skuProblems);
     } else {
       const first = firstIndexOf.get(sku);
       if (first === undefined) firstIndexOf.set(sku, index);
@@ -49,7 +56,26 @@ function itemProblems(items: Item[]): FieldProblem[] {
   return problems;
 }
 
-export function requireNonEmpty(what: string, field: string, value: string): string {
-  if (value.trim() === '') throw invalidArgument(what, [{ field, message: 'must not be empty' }]);
+/**
+ * An identifier (order id, SKU) must be non-empty plain text (@switchboard/text): a NUL
+ * would fail in Postgres as INTERNAL, and an unknown SKU with control characters is an
+ * error in the request, not a missing product.
+ */
+export function requireIdentifier(
+  what: string,
+  field: string,
+  value: string,
+  maxLength = Infinity,
+): string {
+  const problems = identifierProblems(field, value, maxLength);
+  if (problems.length > 0) throw invalidArgument(what, problems);
   return value;
+}
+
+function identifierProblems(field: string, value: string, maxLength = Infinity): FieldProblem[] {
+  if (value.trim() === '') return [{ field, message: 'must not be empty' }];
+  if (!isPlainText(value)) return [{ field, message: PLAIN_TEXT_RULE }];
+  if (value.length > maxLength)
+    return [{ field, message: `must be at most ${maxLength} characters` }];
+  return [];
 }

@@ -1,3 +1,4 @@
+import { isPlainText } from '@switchboard/text';
 import { invalidArgument } from './inventory-errors.js';
 
 export const DEFAULT_PAGE_SIZE = 100;
@@ -26,7 +27,8 @@ export function encodePageToken(lastSku: string): string {
 export function decodePageToken(token: string): string | undefined {
   if (token === '') return undefined;
   const sku = decodeBase64Url(token);
-  if (sku === undefined || sku === '') {
+  // Every token we hand out holds a SKU, which is plain text; a NUL would fail in Postgres.
+  if (sku === undefined || sku === '' || !isPlainText(sku)) {
     throw invalidArgument('ListStock request', [
       { field: 'page_token', message: 'is not a token this service handed out' },
     ]);

@@ -55,6 +55,16 @@ describe('GetStock', () => {
     expect(error).toMatchObject({ code: 'NOT_FOUND', details: { skus: ['sku-nope'] } });
     expect((error as Error).message).toContain('sku-nope');
   });
+
+  it('for a SKU with a NUL, answers INVALID_ARGUMENT naming it, not INTERNAL', async () => {
+    // The NUL used to reach Postgres, which refused it: INTERNAL, for the caller's mistake.
+    const error = await failureOf(inventory.client.getStock({ sku: 'a\u0000b' }, inSeconds(5)));
+
+    expect(error).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: { problems: [expect.objectContaining({ field: 'sku' })] },
+    });
+  });
 });
 
 describe('ListStock', () => {

@@ -1,6 +1,7 @@
 import { AppError } from '@switchboard/errors';
 import { describe, expect, it } from 'vitest';
-import { validateReserve } from '../../src/domain/request-validation.js';
+import { PLAIN_TEXT_RULE } from '@switchboard/text';
+import { requireIdentifier, validateReserve } from '../../src/domain/request-validation.js';
 
 function problemsOf(run: () => unknown): { field: string; message: string }[] {
   try {
@@ -63,5 +64,37 @@ describe('validateReserve', () => {
     expect(() =>
       validateReserve({ orderId: '', items: [{ sku: 'a', quantity: 1 }], ttlSeconds: 60 }),
     ).toThrow('invalid Reserve request: order_id must not be empty');
+  });
+
+  it('refuses ids Postgres cannot keep: NUL, control characters, unpaired surrogates, over-long order ids', () => {
+    // A NUL reached Postgres and failed there ("invalid byte sequence"): INTERNAL, not the
+    // caller's INVALID_ARGUMENT; an order id past ~2,700 bytes cannot be indexed.
+    const problems = problemsOf(() =>
+      validateReserve({
+        orderId: 'o'.repeat(201),
+        items: [
+          { sku: 'nul\u0000', quantity: 1 },
+          { sku: 'bell\u0007', quantity: 1 },
+          { sku: 'half\ud800', quantity: 1 },
+          { sku: 'sku-fine-é-😀', quantity: 1 },
+        ],
+        ttlSeconds: 60,
+      }),
+    );
+
+    expect(problems).toEqual([
+      { field: 'order_id', message: 'must be at most 200 characters' },
+      { field: 'items[0].sku', message: PLAIN_TEXT_RULE },
+      { field: 'items[1].sku', message: PLAIN_TEXT_RULE },
+      { field: 'items[2].sku', message: PLAIN_TEXT_RULE },
+    ]);
+  });
+});
+
+describe('requireIdentifier', () => {
+  it('refuses a NUL in an order id or SKU with INVALID_ARGUMENT naming the field', () => {
+    expect(problemsOf(() => requireIdentifier('GetStock request', 'sku', 'a\u0000b'))).toEqual([
+      { field: 'sku', message: PLAIN_TEXT_RULE },
+    ]);
   });
 });

@@ -29,6 +29,14 @@ describe('page token', () => {
     }
   });
 
+  it('is INVALID_ARGUMENT when it decodes to text that is no SKU (a NUL would fail in Postgres)', () => {
+    for (const sku of ['a\u0000b', 'bell\u0007']) {
+      expect(() => decodePageToken(encodePageToken(sku)), sku).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+      );
+    }
+  });
+
   it('means the first page when empty', () => {
     expect(decodePageToken('')).toBeUndefined();
   });

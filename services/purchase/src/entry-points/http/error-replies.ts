@@ -1,4 +1,6 @@
 import { AppError, httpStatusOf, toAppError, type ErrorCode } from '@switchboard/errors';
+import type { Duplex } from 'node:stream';
+import { PLAIN_TEXT_FORMAT, PLAIN_TEXT_RULE } from '@switchboard/text';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 
 export interface ErrorBody {
@@ -23,7 +25,7 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
   if (error.validation) {
     const problems = error.validation.map((issue) => ({
       field: fieldOf(error.validationContext, issue.instancePath, issue.params),
-      message: issue.message ?? 'is invalid',
+      message: messageOf(issue),
     }));
     return sendError(
       reply,
@@ -55,6 +57,36 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
   const appError = toAppError(error);
   if (appError.code === 'INTERNAL') request.log.error({ err: error }, 'unexpected error');
   return sendError(reply, appError);
+}
+
+/** Ajv's message, except for plain text, whose rule says more than the format's name. */
+function messageOf(issue: { keyword: string; params: Record<string, unknown>; message?: string }) {
+  if (issue.keyword === 'format' && issue.params.format === PLAIN_TEXT_FORMAT)
+    return PLAIN_TEXT_RULE;
+  return issue.message ?? 'is invalid';
+}
+
+/**
+ * Requests Node's HTTP parser refuses before Fastify sees them (a malformed request line or
+ * header, headers too large, a client too slow to send its request) get the same { error }
+ * shape as every other 4xx, and the connection is closed: it cannot be trusted to be in step.
+ */
+export function handleClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, reason, message] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'Request Timeout', 'the request was not received in time']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large', 'the request headers are too large']
+        : [400, 'Bad Request', 'the request is not valid HTTP'];
+  const body = JSON.stringify({ error: { code: 'INVALID_ARGUMENT', message } });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }
 
 function fieldOf(

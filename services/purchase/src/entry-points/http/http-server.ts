@@ -1,10 +1,11 @@
 import { closeConnectionsWhenClosing, registerHttpMetrics } from '@switchboard/observability';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '@switchboard/observability';
+import { PLAIN_TEXT_FORMAT, isPlainText } from '@switchboard/text';
 import type { Registry } from 'prom-client';
 import type { InventoryClient } from '../../domain/inventory-client.js';
 import type { PurchaseService } from '../../domain/purchase-service.js';
-import { handleError } from './error-replies.js';
+import { handleClientError, handleError } from './error-replies.js';
 import { registerPurchaseRoutes } from './purchase-routes.js';
 import { registerStockRoutes } from './stock-routes.js';
 
@@ -34,10 +35,13 @@ export function createHttpServer(deps: {
     // While closing, new requests get 503 and idle keep-alive sockets are closed.
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // Requests the HTTP parser refuses are answered in the documented { error } shape too.
+    clientErrorHandler: handleClientError,
     ajv: {
       customOptions: {
         allErrors: true, // list every problem, not the first
         removeAdditional: false, // an unknown field is an error, not silently dropped
+        formats: { [PLAIN_TEXT_FORMAT]: isPlainText },
       },
     },
   });

@@ -1,12 +1,18 @@
-/** JSON schemas of the public API; Fastify validates every request against them (allErrors). */
-const sku = { type: 'string', minLength: 1, maxLength: 64 } as const;
+import { PLAIN_TEXT_FORMAT } from '@switchboard/text';
+
+/**
+ * JSON schemas of the public API; Fastify validates every request against them (allErrors).
+ * Every identifier is plain text (@switchboard/text): what Postgres, gRPC and NATS all keep
+ * exactly, so a value the store cannot keep is a 400 naming its field, never a 500.
+ */
+const sku = { type: 'string', minLength: 1, maxLength: 64, format: PLAIN_TEXT_FORMAT } as const;
 
 export const purchaseBodySchema = {
   type: 'object',
   additionalProperties: false,
   required: ['customerId', 'items'],
   properties: {
-    customerId: { type: 'string', minLength: 1, maxLength: 100 },
+    customerId: { type: 'string', minLength: 1, maxLength: 100, format: PLAIN_TEXT_FORMAT },
     items: {
       type: 'array',
       minItems: 1,
@@ -28,7 +34,7 @@ export const idempotencyHeadersSchema = {
   type: 'object',
   required: ['idempotency-key'],
   properties: {
-    'idempotency-key': { type: 'string', minLength: 1, maxLength: 200 },
+    'idempotency-key': { type: 'string', minLength: 1, maxLength: 200, format: PLAIN_TEXT_FORMAT },
   },
 } as const;
 
@@ -49,6 +55,6 @@ export const stockQuerySchema = {
   additionalProperties: false,
   properties: {
     pageSize: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
-    pageToken: { type: 'string', maxLength: 200, default: '' },
+    pageToken: { type: 'string', maxLength: 200, default: '', format: PLAIN_TEXT_FORMAT },
   },
 } as const;

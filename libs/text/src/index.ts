@@ -1,0 +1,1 @@
+export { PLAIN_TEXT_FORMAT, PLAIN_TEXT_RULE, isPlainText } from './plain-text.js';
