@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   GenericContainer,
   Wait,
@@ -7,6 +8,11 @@ import {
 import { REPO_ROOT } from './compose-images.js';
 
 const GRPC_PORT = 50051;
+/**
+ * One tag per checkout: two checkouts testing at once on one Docker (worktrees, CI jobs)
+ * would otherwise overwrite each other's image and test each other's code.
+ */
+const IMAGE_TAG = `switchboard/inventory:test-${createHash('sha256').update(REPO_ROOT).digest('hex').slice(0, 12)}`;
 const OPS_PORT = 9464;
 let imagePromise: Promise<GenericContainer> | undefined;
 
@@ -32,7 +38,7 @@ export async function startInventory(options: {
   imagePromise ??= GenericContainer.fromDockerfile(
     REPO_ROOT,
     'services/inventory/Dockerfile',
-  ).build('switchboard/inventory:test', { deleteOnExit: false });
+  ).build(IMAGE_TAG, { deleteOnExit: false });
   const image = await imagePromise;
   const container = await image
     .withNetwork(options.network)
