@@ -14,6 +14,7 @@ import { AppError, toAppError } from '@switchboard/errors';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { toGrpcStatus } from './errors.js';
+import { assertDecoded, withTolerantDecoding } from './undecodable.js';
 import { createHealth } from './health.js';
 import { grpcMetrics, openStreamsGauge } from './metrics.js';
 import type { IsStreaming, RequestOf, ResponseOf, ServiceDefinition } from './types.js';
@@ -133,6 +134,7 @@ export function createGrpcServer(options: {
       void (async () => {
         let response: Res;
         try {
+          assertDecoded(call.request, path);
           response = await handler(call.request, {
             deadline,
             signal: controller.signal,
@@ -187,6 +189,7 @@ export function createGrpcServer(options: {
       void (async () => {
         let code = GrpcStatus.OK;
         try {
+          assertDecoded(call.request, path);
           for await (const message of handler(call.request, context)) {
             if (controller.signal.aborted) break;
             // Respect backpressure: a slow reader must not make the server buffer without end.
@@ -227,7 +230,7 @@ export function createGrpcServer(options: {
               handler as (request: unknown, context: CallContext) => Promise<unknown>,
             );
       }
-      server.addService(service, implementation);
+      server.addService(withTolerantDecoding(service), implementation);
       const serviceName = Object.values(service)[0]?.path.split('/')[1];
       if (serviceName) health.track(serviceName);
     },

@@ -1,8 +1,10 @@
 import { InventoryServiceService, type GetStockResponse } from '@switchboard/contracts';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import {
+  Client,
   Metadata,
   Server,
+  credentials,
   ServerCredentials,
   status as GrpcStatus,
   type UntypedServiceImplementation,
@@ -47,7 +49,7 @@ async function serve(overrides: Partial<Handlers>) {
     peerName: 'inventory',
   });
   cleanups.push(() => client.close());
-  return { client, registry };
+  return { client, registry, port };
 }
 
 const inSeconds = (s: number) => new Date(Date.now() + s * 1000);
@@ -278,6 +280,46 @@ describe('error answers that carry what the caller sent', () => {
       .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(AppError);
     expect(error).toMatchObject({ code: 'NOT_FOUND', message: 'gone', details: undefined });
+  });
+});
+
+describe('requests that are not messages of their method', () => {
+  // A field that announces 5 bytes of which 1 comes: no protobuf decoder can read it.
+  const truncated = Buffer.from([0x0a, 0x05, 0x61]);
+
+  /** Sends raw bytes as the request of a method; resolves with the status it ends with. */
+  async function statusOfRawCall(method: string, streaming: boolean) {
+    const { port } = await serve({ watchStock: notWatching });
+    const raw = new Client(`127.0.0.1:${port}`, credentials.createInsecure());
+    cleanups.push(() => raw.close());
+    const path = `/switchboard.inventory.v1.InventoryService/${method}`;
+    const identity = (value: Buffer) => value;
+    return new Promise<{ code: GrpcStatus; details: string }>((resolve) => {
+      if (streaming) {
+        const stream = raw.makeServerStreamRequest(path, identity, identity, truncated);
+        stream.on('status', resolve);
+        stream.on('error', () => {});
+      } else
+        raw.makeUnaryRequest(path, identity, identity, truncated, (error) =>
+          resolve(error ?? { code: GrpcStatus.OK, details: '' }),
+        );
+    });
+  }
+
+  it('answers INVALID_ARGUMENT, not INTERNAL, to bytes its method cannot decode (unary)', async () => {
+    // grpc-js answers INTERNAL "Error deserializing request" by itself: a server fault for
+    // the caller's mistake, where NATS answers INVALID_ARGUMENT to the same bytes.
+    expect(await statusOfRawCall('GetStock', false)).toMatchObject({
+      code: GrpcStatus.INVALID_ARGUMENT,
+      details: 'not a GetStock request message',
+    });
+  });
+
+  it('answers INVALID_ARGUMENT, not INTERNAL, to bytes its method cannot decode (stream)', async () => {
+    expect(await statusOfRawCall('WatchStock', true)).toMatchObject({
+      code: GrpcStatus.INVALID_ARGUMENT,
+      details: 'not a WatchStock request message',
+    });
   });
 });
 
