@@ -37,7 +37,7 @@ export function assertDecoded(request: unknown, path: string): void {
   if (typeof request === 'object' && request !== null && UNDECODABLE in request) {
     const rpcName = path.split('/').at(-1) ?? path;
     throw new AppError('INVALID_ARGUMENT', `not a ${rpcName} request message`, {
-      cause: (request as Undecodable)[UNDECODABLE],
+      cause: request[UNDECODABLE],
     });
   }
 }
