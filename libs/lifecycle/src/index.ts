@@ -4,3 +4,9 @@ export {
   type LifecycleLogger,
   type StopResult,
 } from './lifecycle.js';
+export {
+  FATAL_EXIT_CODE,
+  createFatalErrorHandler,
+  type FatalErrorHandler,
+  type FatalErrorOptions,
+} from './fatal-errors.js';

@@ -31,6 +31,11 @@ export interface App extends AsyncDisposable {
   start(): Promise<{ grpcPort: number; opsPort: number }>;
   /** Stops what was started, in reverse order, inside SHUTDOWN_TIMEOUT_MS; runs once. */
   stop(): Promise<StopResult>;
+  /**
+   * /readyz answers 503 and gRPC health NOT_SERVING from now on: the last-resort handler's
+   * first step (ADR 0010).
+   */
+  setNotReady(): void;
 }
 
 /**
@@ -43,6 +48,8 @@ export function createApp({ config, logger, registry }: AppDeps): App {
   // rest is for closing the ops server and the pool.
   const drainGraceMs = Math.floor((config.shutdownTimeoutMs - config.shutdownDelayMs) * 0.8);
   let startCalled = false;
+  // Set once the ops server exists; before that there is no readiness to turn off.
+  let setNotReady = () => {};
 
   /** Registers a stop right after its start; a stop that began meanwhile runs it at once. */
   async function started(name: string, stop: () => Promise<void> | void): Promise<void> {
@@ -118,6 +125,7 @@ export function createApp({ config, logger, registry }: AppDeps): App {
       ],
     });
     const opsPort = await ops.start();
+    setNotReady = () => ops.setReady(false);
     await started('ops server', () => ops.stop());
 
     // One implementation, three transports (DESIGN.md §3): the same handlers serve gRPC over
@@ -192,6 +200,7 @@ export function createApp({ config, logger, registry }: AppDeps): App {
       }
     },
     stop,
+    setNotReady: () => setNotReady(),
     async [Symbol.asyncDispose]() {
       await stop();
     },

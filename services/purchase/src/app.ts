@@ -18,6 +18,8 @@ export interface PurchaseApp {
   start(): Promise<{ httpPort: number; opsPort: number }>;
   /** Not ready -> delay -> stop ingress -> close egress -> close the database. */
   stop(): Promise<{ clean: boolean }>;
+  /** /readyz answers 503 from now on: the last-resort handler's first step (ADR 0010). */
+  setNotReady(): void;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -29,6 +31,8 @@ export function createApp(deps: {
 }): PurchaseApp {
   const { config, logger, registry } = deps;
   const lifecycle = createLifecycle({ logger, timeoutMs: config.shutdownTimeoutMs });
+  // Set once the ops server exists; before that there is no readiness to turn off.
+  let setNotReady = () => {};
 
   async function start() {
     const pool = createDatabasePool({ url: config.databaseUrl, max: config.dbPoolMax, logger });
@@ -110,6 +114,7 @@ export function createApp(deps: {
       ],
     });
     const opsPort = await ops.start();
+    setNotReady = () => ops.setReady(false);
     lifecycle.onStop('ops server', () => ops.stop());
 
     const http = createHttpServer({
@@ -146,6 +151,7 @@ export function createApp(deps: {
       }
     },
     stop: () => lifecycle.stop('stop requested'),
+    setNotReady: () => setNotReady(),
     async [Symbol.asyncDispose]() {
       await app.stop();
     },

@@ -1,6 +1,7 @@
 // The composition root of purchase: the only file that reads the environment, handles
 // signals or exits.
 import { ConfigError } from '@switchboard/config';
+import { createFatalErrorHandler } from '@switchboard/lifecycle';
 import { createLogger, createMetricsRegistry } from '@switchboard/observability';
 import { createApp } from './app.js';
 import { readConfig } from './config.js';
@@ -17,6 +18,18 @@ try {
 const logger = createLogger({ service: 'purchase', level: config.logLevel });
 const registry = createMetricsRegistry({ service: 'purchase' });
 const app = createApp({ config, logger, registry });
+
+// The last resort for an exception that escaped every catch: log it, turn not ready, stop
+// within the shutdown timeout and exit for a clean restart (ADR 0010).
+const onFatal = createFatalErrorHandler({
+  logger,
+  setNotReady: () => app.setNotReady(),
+  stop: () => app.stop(),
+  graceMs: config.shutdownTimeoutMs,
+  exit: (code) => process.exit(code),
+});
+process.on('uncaughtException', (error) => onFatal(error, 'uncaughtException'));
+process.on('unhandledRejection', (reason) => onFatal(reason, 'unhandledRejection'));
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
