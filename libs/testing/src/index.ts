@@ -2,3 +2,16 @@ export { REPO_ROOT, composeImage } from './compose-images.js';
 export { POSTGRES_ALIAS, createDatabase, databaseUrlInNetwork, startPostgres } from './postgres.js';
 export { startInventory, type SeedProduct } from './inventory-container.js';
 export { NATS_ALIAS, startNats, type StartedNats } from './nats.js';
+export {
+  DEFAULT_FUZZ_RUNS,
+  formatFuzzReport,
+  fuzz,
+  fuzzRuns,
+  garbageBytes,
+  hostileCharacter,
+  hostileJson,
+  hostileJsonText,
+  hostileNumber,
+  hostileString,
+  type FuzzReport,
+} from './fuzz.js';
