@@ -451,7 +451,9 @@ describe('hostile input', () => {
   it('a NUL in a path or query parameter is a 400 naming the parameter, not a 500', async () => {
     const stock = await send(`${purchase.baseUrl}/v1/stock/a%00b`);
     expect(stock.status).toBe(400);
-    expect(stock.body.error.details.problems).toEqual([{ field: '/sku', message: PLAIN_TEXT_RULE }]);
+    expect(stock.body.error.details.problems).toEqual([
+      { field: '/sku', message: PLAIN_TEXT_RULE },
+    ]);
     const page = await send(`${purchase.baseUrl}/v1/stock?pageToken=a%00b`);
     expect(page.status).toBe(400);
     expect(page.body.error.details.problems).toEqual([
