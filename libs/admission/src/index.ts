@@ -14,3 +14,4 @@ export {
   type GradientLimitOptions,
 } from './gradient-limit.js';
 export { SHED_REASONS, type ShedReason } from './metrics.js';
+export { limitRangeProblem } from './settings.js';
