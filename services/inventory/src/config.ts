@@ -115,14 +115,14 @@ const spec = {
       'Postgres pool size; also how many API calls run at once (one slot per connection, ADR 11).',
   }),
   admissionQueueSize: integer('ADMISSION_QUEUE_SIZE', {
-    default: 50,
+    default: 100,
     min: 0,
     max: 100_000,
     description:
       'API calls that may wait for a free connection; beyond them, calls are refused at once (RESOURCE_EXHAUSTED).',
   }),
   admissionQueueTimeoutMs: integer('ADMISSION_QUEUE_TIMEOUT_MS', {
-    default: 250,
+    default: 1_000,
     min: 0,
     max: 60_000,
     description:
