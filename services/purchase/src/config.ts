@@ -55,9 +55,9 @@ export const configSpec = {
   // Admission control of the API routes (ADR 11): how many requests run at once (adapted to
   // their latency between the bounds), and how many may wait, how long, for a slot. Sized for
   // the pool and the database behind them (README.md says why these defaults).
-  admissionInitialLimit: integer('ADMISSION_INITIAL_LIMIT', { default: 20, min: 1, max: 10_000 }),
-  admissionMinLimit: integer('ADMISSION_MIN_LIMIT', { default: 8, min: 1, max: 10_000 }),
-  admissionMaxLimit: integer('ADMISSION_MAX_LIMIT', { default: 40, min: 1, max: 10_000 }),
+  admissionInitialLimit: integer('ADMISSION_INITIAL_LIMIT', { default: 24, min: 1, max: 10_000 }),
+  admissionMinLimit: integer('ADMISSION_MIN_LIMIT', { default: 12, min: 1, max: 10_000 }),
+  admissionMaxLimit: integer('ADMISSION_MAX_LIMIT', { default: 48, min: 1, max: 10_000 }),
   admissionQueueSize: integer('ADMISSION_QUEUE_SIZE', { default: 16, min: 0, max: 100_000 }),
   admissionQueueTimeoutMs: integer('ADMISSION_QUEUE_TIMEOUT_MS', {
     default: 20,

@@ -15,9 +15,9 @@ describe('purchase config', () => {
       outboxPollIntervalMs: 500,
       outboxRetentionHours: 72,
       retentionIntervalMs: 300_000,
-      admissionInitialLimit: 20,
-      admissionMinLimit: 8,
-      admissionMaxLimit: 40,
+      admissionInitialLimit: 24,
+      admissionMinLimit: 12,
+      admissionMaxLimit: 48,
       admissionQueueSize: 16,
       admissionQueueTimeoutMs: 20,
     });
@@ -53,7 +53,7 @@ describe('purchase config', () => {
       error = caught;
     }
     expect((error as ConfigError).problems).toEqual([
-      'ADMISSION_MIN_LIMIT (30) <= ADMISSION_INITIAL_LIMIT (20) <= ADMISSION_MAX_LIMIT (40) must hold: the limit starts, and stays, between its bounds',
+      'ADMISSION_MIN_LIMIT (30) <= ADMISSION_INITIAL_LIMIT (20) <= ADMISSION_MAX_LIMIT (48) must hold: the limit starts, and stays, between its bounds',
       'REQUEST_TIMEOUT_MS (5000 ms) must be longer than ADMISSION_QUEUE_TIMEOUT_MS (5000 ms): a request that waits for a slot must still have time to run',
     ]);
   });
