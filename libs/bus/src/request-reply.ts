@@ -223,7 +223,10 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** The peer's name in errors ("inventory: no responders"). */
   peerName: string;
-  /** Send again when no responder answered; only for idempotent requests. Default: never. */
+  /**
+   * Send again when no responder answered, or the service refused the request before starting
+   * it (OVERLOADED); only for idempotent requests. Default: never.
+   */
   retry?: RequestRetryPolicy;
 }
 
@@ -248,8 +251,9 @@ const BACKOFF_JITTER = 0.2;
  * the caller until the deadline, as the gRPC client does.
  *
  * With `retry`, a request that no responder answered (a replica restarting, a service not
- * subscribed yet) is sent again after a jittered, growing backoff. Nothing else is retried: a
- * timeout may mean the server is still doing the work. No pause runs past the deadline and an
+ * subscribed yet) or that the service refused before starting it (OVERLOADED: its admission
+ * control, as gRPC's RESOURCE_EXHAUSTED) is sent again after a jittered, growing backoff.
+ * Nothing else is retried: a timeout may mean the server is still doing the work. No pause runs past the deadline and an
  * abort ends a pause at once; the caller sees the last attempt's error. The duration metric
  * times the whole call, backoffs included, as the gRPC client's does; each attempt after the
  * first is counted in `nats_request_retries_total`.
@@ -281,7 +285,7 @@ export async function natsRequest(
     const retrying =
       retry !== undefined &&
       attempt < retry.maxAttempts &&
-      isNoResponders(error) &&
+      (isNoResponders(error) || error.code === 'OVERLOADED') &&
       // A pause that ends at the deadline leaves no time for another attempt: stop now.
       Date.now() + pauseMs < deadline.getTime();
     if (!retrying) return fail(error);
@@ -397,7 +401,7 @@ function requestMetrics(registry: Registry) {
     (registry.getSingleMetric(retriesName) as Counter<'subject'> | undefined) ??
     new Counter({
       name: retriesName,
-      help: 'NATS requests sent again by the client because no responder answered, by subject.',
+      help: 'NATS requests sent again by the client because no responder answered or the service was overloaded, by subject.',
       labelNames: ['subject'] as const,
       registers: [registry],
     });

@@ -12,6 +12,7 @@ export const ERROR_CODES = [
   'IDEMPOTENCY_KEY_REUSED',
   'IDEMPOTENCY_KEY_IN_USE',
   'UNAVAILABLE',
+  'OVERLOADED',
   'DEADLINE_EXCEEDED',
   'CANCELLED',
   'INTERNAL',
@@ -71,6 +72,9 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, Mapping>> = {
   IDEMPOTENCY_KEY_REUSED: { grpc: GrpcStatus.FAILED_PRECONDITION, http: 422, nats: 422 },
   IDEMPOTENCY_KEY_IN_USE: { grpc: GrpcStatus.ABORTED, http: 409, nats: 409 },
   UNAVAILABLE: { grpc: GrpcStatus.UNAVAILABLE, http: 503, nats: 503 },
+  // Refused before it started, to protect the server (admission control): safe to retry
+  // later, and not a sign that the peer is down (a circuit breaker does not count it).
+  OVERLOADED: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, http: 503, nats: 503 },
   DEADLINE_EXCEEDED: { grpc: GrpcStatus.DEADLINE_EXCEEDED, http: 504, nats: 504 },
   CANCELLED: { grpc: GrpcStatus.CANCELLED, http: 499, nats: 499 },
   INTERNAL: { grpc: GrpcStatus.INTERNAL, http: 500, nats: 500 },

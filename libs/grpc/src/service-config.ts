@@ -33,8 +33,11 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   maxBackoffMs: 500,
   backoffMultiplier: 2,
   // UNAVAILABLE: the call never reached a server or the connection broke under it (a replica
-  // draining, a restart). DEADLINE_EXCEEDED is never retried: the deadline is the whole call's.
-  retryableStatusCodes: ['UNAVAILABLE'],
+  // draining, a restart). RESOURCE_EXHAUSTED: the server's admission control refused it before
+  // starting it (OVERLOADED, ADR 11); after a backoff, round_robin may send it to a replica
+  // with room. DEADLINE_EXCEEDED is never retried: the deadline is the whole call's, and grpc-js
+  // starts no attempt after it.
+  retryableStatusCodes: ['UNAVAILABLE', 'RESOURCE_EXHAUSTED'],
 };
 
 /**

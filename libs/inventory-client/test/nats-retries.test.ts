@@ -200,6 +200,25 @@ describe('the NATS adapter retries like the gRPC one', () => {
     },
   );
 
+  // Refused before it started (inventory's admission control): nothing ran, so it may go again.
+  it('sends again a request the service answered OVERLOADED, and succeeds once there is room', async () => {
+    const subjectPrefix = newSubjectPrefix();
+    const inventory = clientOf(subjectPrefix);
+    let refusals = 1;
+    const responder = await startResponder(subjectPrefix, async () => {
+      if (refusals-- > 0) throw new AppError('OVERLOADED', 'inventory-api is at capacity');
+    });
+    try {
+      await expect(
+        inventory.getStock('sku-red-mug', { deadline: inMs(5_000) }),
+      ).resolves.toMatchObject({ sku: 'sku-red-mug', available: 5 });
+      expect(responder.requests).toEqual(['sku-red-mug', 'sku-red-mug']);
+      expect(await retriesOf(`${subjectPrefix}.GetStock`)).toBe(1);
+    } finally {
+      await responder.stop();
+    }
+  });
+
   it('stops at once with CANCELLED when the signal aborts during a backoff', async () => {
     const subjectPrefix = newSubjectPrefix();
     const inventory = clientOf(subjectPrefix, { ...SLOW_RETRY, initialBackoffMs: 1_000 });

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createAdaptiveLimiter } from '@switchboard/admission';
 import { INVENTORY_STREAM, STREAMS, connectBus, ensureStreams } from '@switchboard/bus';
 import { InventoryServiceService } from '@switchboard/contracts';
 import { createGrpcServer } from '@switchboard/grpc';
@@ -12,6 +13,7 @@ import { createInventoryRepository } from './adapters/inventory-repository.js';
 import { readSeedFile } from './adapters/seed-file.js';
 import type { InventoryConfig } from './config.js';
 import { createInventory } from './domain/inventory.js';
+import { withAdmission } from './entry-points/admission.js';
 import { createInventoryHandlers } from './entry-points/grpc/inventory-handlers.js';
 import { startInventoryNatsService } from './entry-points/nats/inventory-service.js';
 import { startStockChangeFeed } from './entry-points/nats/stock-change-feed.js';
@@ -134,7 +136,17 @@ export function createApp({ config, logger, registry }: AppDeps): App {
     // WatchStock streams follow the StockChanged events on one NATS subscription.
     const stockChanges = startStockChangeFeed(bus, registry);
     await started('stock change feed', () => stockChanges.stop());
-    const handlers = createInventoryHandlers(inventory, stockChanges);
+    // Admission control sized to the pool (ADR 11): a fixed limit of one call per connection.
+    const limiter = createAdaptiveLimiter({
+      name: 'inventory-api',
+      registry,
+      initialLimit: config.dbPoolMax,
+      minLimit: config.dbPoolMax,
+      maxLimit: config.dbPoolMax,
+      queueSize: config.admissionQueueSize,
+      queueTimeoutMs: config.admissionQueueTimeoutMs,
+    });
+    const handlers = withAdmission(createInventoryHandlers(inventory, stockChanges), limiter);
     const grpc = createGrpcServer({ logger, registry });
     grpc.addService(InventoryServiceService, handlers);
     // grpc.health.v1 says what /readyz says: NOT_SERVING until ready, when the database check

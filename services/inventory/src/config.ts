@@ -111,7 +111,22 @@ const spec = {
     default: 10,
     min: 1,
     max: 1000,
-    description: 'Postgres pool size.',
+    description:
+      'Postgres pool size; also how many API calls run at once (one slot per connection, ADR 11).',
+  }),
+  admissionQueueSize: integer('ADMISSION_QUEUE_SIZE', {
+    default: 100,
+    min: 0,
+    max: 100_000,
+    description:
+      'API calls that may wait for a free connection; beyond them, calls are refused at once (RESOURCE_EXHAUSTED).',
+  }),
+  admissionQueueTimeoutMs: integer('ADMISSION_QUEUE_TIMEOUT_MS', {
+    default: 1_000,
+    min: 0,
+    max: 60_000,
+    description:
+      "The longest an API call waits for a free connection (its caller's deadline may cut it shorter).",
   }),
 };
 

@@ -1,3 +1,4 @@
+import { createAdaptiveLimiter } from '@switchboard/admission';
 import { ORDERS_STREAM, STREAMS, connectBus, ensureStreams } from '@switchboard/bus';
 import { createLifecycle } from '@switchboard/lifecycle';
 import { createOpsServer } from '@switchboard/observability';
@@ -122,6 +123,15 @@ export function createApp(deps: {
       registry,
       purchases,
       inventory,
+      limiter: createAdaptiveLimiter({
+        name: 'purchase-api',
+        registry,
+        initialLimit: config.admissionInitialLimit,
+        minLimit: config.admissionMinLimit,
+        maxLimit: config.admissionMaxLimit,
+        queueSize: config.admissionQueueSize,
+        queueTimeoutMs: config.admissionQueueTimeoutMs,
+      }),
       requestTimeoutMs: config.requestTimeoutMs,
       keepAliveTimeoutMs: config.httpKeepAliveTimeoutMs,
     });

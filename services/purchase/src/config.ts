@@ -10,6 +10,7 @@ import {
   type Env,
   mustExceed,
 } from '@switchboard/config';
+import { limitRangeProblem } from '@switchboard/admission';
 import { SERVER_KEEPALIVE_POLICY, keepaliveProblems } from '@switchboard/grpc';
 import { parseInventoryTarget } from '@switchboard/inventory-client';
 import { LOG_LEVELS } from '@switchboard/observability';
@@ -51,6 +52,18 @@ export const configSpec = {
     max: 86_400_000,
   }),
   requestTimeoutMs: integer('REQUEST_TIMEOUT_MS', { default: 5_000, min: 100, max: 60_000 }),
+  // Admission control of the API routes (ADR 11): how many requests run at once (adapted to
+  // their latency between the bounds), and how many may wait, how long, for a slot. Sized for
+  // the pool and the database behind them (README.md says why these defaults).
+  admissionInitialLimit: integer('ADMISSION_INITIAL_LIMIT', { default: 24, min: 1, max: 10_000 }),
+  admissionMinLimit: integer('ADMISSION_MIN_LIMIT', { default: 12, min: 1, max: 10_000 }),
+  admissionMaxLimit: integer('ADMISSION_MAX_LIMIT', { default: 48, min: 1, max: 10_000 }),
+  admissionQueueSize: integer('ADMISSION_QUEUE_SIZE', { default: 16, min: 0, max: 100_000 }),
+  admissionQueueTimeoutMs: integer('ADMISSION_QUEUE_TIMEOUT_MS', {
+    default: 20,
+    min: 0,
+    max: 60_000,
+  }),
   reservationTtlSeconds: integer('RESERVATION_TTL_SECONDS', { default: 900, min: 1, max: 3600 }),
   logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, { default: 'info' }),
   shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', { default: 10_000, min: 0 }),
@@ -63,6 +76,16 @@ export function readConfig(env: Env) {
   const config = loadConfig(env, configSpec);
   // Each value above is fine alone; these pairs must also agree with each other.
   assertSettingsAgree([
+    limitRangeProblem({
+      minLimit: config.admissionMinLimit,
+      initialLimit: config.admissionInitialLimit,
+      maxLimit: config.admissionMaxLimit,
+    }),
+    mustExceed(
+      { name: 'REQUEST_TIMEOUT_MS', ms: config.requestTimeoutMs },
+      { name: 'ADMISSION_QUEUE_TIMEOUT_MS', ms: config.admissionQueueTimeoutMs },
+      'a request that waits for a slot must still have time to run',
+    ),
     ...keepaliveProblems(
       { 'grpc.keepalive_time_ms': config.inventoryKeepaliveTimeMs },
       SERVER_KEEPALIVE_POLICY,

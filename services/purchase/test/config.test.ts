@@ -15,6 +15,11 @@ describe('purchase config', () => {
       outboxPollIntervalMs: 500,
       outboxRetentionHours: 72,
       retentionIntervalMs: 300_000,
+      admissionInitialLimit: 24,
+      admissionMinLimit: 12,
+      admissionMaxLimit: 48,
+      admissionQueueSize: 16,
+      admissionQueueTimeoutMs: 20,
     });
   });
 
@@ -32,6 +37,24 @@ describe('purchase config', () => {
     expect((error as ConfigError).problems).toEqual([
       'OUTBOX_RETENTION_HOURS: must be between 1 and 87600 (got "0")',
       'RETENTION_INTERVAL_MS: must be a whole number (got "often")',
+    ]);
+  });
+
+  it('refuses admission limits out of order, and a queue wait as long as the request timeout', () => {
+    let error: unknown;
+    try {
+      readConfig({
+        DATABASE_URL: 'postgres://purchase:purchase@postgres:5432/purchase',
+        ADMISSION_MIN_LIMIT: '30',
+        ADMISSION_INITIAL_LIMIT: '20',
+        ADMISSION_QUEUE_TIMEOUT_MS: '5000',
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect((error as ConfigError).problems).toEqual([
+      'ADMISSION_MIN_LIMIT (30) <= ADMISSION_INITIAL_LIMIT (20) <= ADMISSION_MAX_LIMIT (48) must hold: the limit starts, and stays, between its bounds',
+      'REQUEST_TIMEOUT_MS (5000 ms) must be longer than ADMISSION_QUEUE_TIMEOUT_MS (5000 ms): a request that waits for a slot must still have time to run',
     ]);
   });
 

@@ -41,6 +41,7 @@ const PRODUCTS = [
   { sku: 'sku-poster', name: 'Poster', onHand: 50 },
   { sku: 'sku-pin', name: 'Pin', onHand: 100 },
   { sku: 'sku-badge', name: 'Badge', onHand: 100 },
+  { sku: 'sku-sticker', name: 'Sticker', onHand: 10_000 },
 ];
 
 beforeAll(async () => {
@@ -53,12 +54,19 @@ beforeAll(async () => {
     databaseUrl: databaseUrlInNetwork('inventory'),
     natsUrl: nats.urlInNetwork,
     products: PRODUCTS,
+    // As for purchase below: bursts here test concurrency, so calls may wait for a connection.
+    env: { ADMISSION_QUEUE_SIZE: '1000', ADMISSION_QUEUE_TIMEOUT_MS: '4000' },
   });
   purchase = await startPurchase({
     DATABASE_URL: purchaseDb,
     INVENTORY_TARGET: inventory.grpcTarget,
     NATS_URL: nats.url,
     DB_POOL_MAX: '20',
+    // These tests send bursts to see concurrency right, not load shed: a whole burst runs at
+    // once (admission control has its own tests below, on a purchase of their own).
+    ADMISSION_INITIAL_LIMIT: '200',
+    ADMISSION_MIN_LIMIT: '200',
+    ADMISSION_MAX_LIMIT: '200',
     // A retention pass every 200 ms, so a test sees old published events go.
     RETENTION_INTERVAL_MS: '200',
   });
@@ -604,6 +612,86 @@ describe('when inventory fails', () => {
       expect(await available('sku-pin')).toBe(pinsBefore - 1);
     } finally {
       await impatient.app.stop();
+    }
+  });
+});
+
+describe('under overload', () => {
+  it('answers the excess 503 OVERLOADED with Retry-After at once, does no work for it, and completes what it admits', async () => {
+    // 4 requests at a time, 4 more may wait 50 ms: a crowd of 100 at once is mostly excess.
+    const smallDbUrl = await createDatabase(postgres, 'purchase_overload');
+    const small = await startPurchase({
+      DATABASE_URL: smallDbUrl,
+      INVENTORY_TARGET: inventory.grpcTarget,
+      NATS_URL: nats.url,
+      ADMISSION_INITIAL_LIMIT: '4',
+      ADMISSION_MIN_LIMIT: '4',
+      ADMISSION_MAX_LIMIT: '4',
+      ADMISSION_QUEUE_SIZE: '4',
+      ADMISSION_QUEUE_TIMEOUT_MS: '50',
+    });
+    const smallDb = new pg.Pool({ connectionString: smallDbUrl });
+    try {
+      const stickersBefore = await available('sku-sticker');
+      const timed = async (index: number) => {
+        const startedAt = performance.now();
+        const reply = await send(`${small.baseUrl}/v1/purchases`, {
+          method: 'POST',
+          headers: { 'idempotency-key': randomUUID() },
+          body: { customerId: `overload-${index}`, items: [{ sku: 'sku-sticker', quantity: 1 }] },
+        });
+        return { ...reply, ms: performance.now() - startedAt };
+      };
+      const [replies, readyDuringTheCrowd] = await Promise.all([
+        Promise.all(Array.from({ length: 100 }, (_, index) => timed(index))),
+        // The ops port is another server: never limited.
+        send(`${small.opsUrl}/readyz`),
+      ]);
+
+      const created = replies.filter((reply) => reply.status === 201);
+      const shed = replies.filter((reply) => reply.status === 503);
+      expect(created.length + shed.length).toBe(100);
+      expect(created.length).toBeGreaterThanOrEqual(4);
+      expect(shed.length).toBeGreaterThan(0);
+      for (const reply of shed) {
+        expect(reply.headers.get('retry-after')).toBe('1');
+        expect(reply.body).toEqual({
+          error: {
+            code: 'OVERLOADED',
+            message: expect.stringMatching(/^purchase-api is at capacity/),
+          },
+        });
+      }
+      // Refused before any work, so faster than the work: compare the two, not a clock.
+      const median = (values: number[]) =>
+        values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+      expect(median(shed.map((reply) => reply.ms))).toBeLessThan(
+        median(created.map((reply) => reply.ms)),
+      );
+      expect(readyDuringTheCrowd.status).toBe(200);
+
+      // Exactly the admitted purchases were done: an order and a unit each, nothing for the rest.
+      const orders = await smallDb.query('SELECT count(*)::int AS orders FROM orders');
+      expect(orders.rows[0].orders).toBe(created.length);
+      expect(await available('sku-sticker')).toBe(stickersBefore - created.length);
+
+      // Every shed request counted, every slot given back.
+      const metrics = await (await fetch(`${small.opsUrl}/metrics`)).text();
+      const shedCounted = [
+        ...metrics.matchAll(
+          /^admission_requests_shed_total\{limiter="purchase-api",reason="[a-z_]+"[^}]*\} (\d+)$/gm,
+        ),
+      ].reduce((sum, match) => sum + Number(match[1]), 0);
+      expect(shedCounted).toBe(shed.length);
+      expect(metrics).toMatch(/^admission_in_flight\{limiter="purchase-api"[^}]*\} 0$/m);
+      expect(metrics).toMatch(/^admission_limit\{limiter="purchase-api"[^}]*\} 4$/m);
+
+      // And with the crowd gone, a purchase goes through at once.
+      const after = await timed(100);
+      expect(after.status).toBe(201);
+    } finally {
+      await smallDb.end();
+      await small.app.stop();
     }
   });
 });

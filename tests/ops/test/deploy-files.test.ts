@@ -27,7 +27,7 @@ describe('deploy/prometheus', () => {
     expect(result.output).toMatch(/SUCCESS: \d+ rules found/);
   });
 
-  it('has alerts for a target down, the error ratio, p99 latency, the outbox backlog and reconnect storms, and they fire as their unit tests say', () => {
+  it('has alerts for a target down, the error ratio, p99 latency, the outbox backlog, reconnect storms and persistent shedding, and they fire as their unit tests say', () => {
     const rules = parse(readFileSync(join(PROMETHEUS_DIR, 'rules/switchboard.yml'), 'utf8')) as {
       groups: { rules: { alert?: string }[] }[];
     };
@@ -42,6 +42,7 @@ describe('deploy/prometheus', () => {
         'OutboxBacklog',
         'NatsReconnectStorm',
         'GrpcReconnectStorm',
+        'AdmissionSheddingPersists',
       ]),
     );
     const result = promtool(['test', 'rules', 'tests/switchboard.test.yml'], {

@@ -59,6 +59,16 @@ afterAll(async () => {
   await infrastructure?.stop();
 });
 
+/** Admission control's metrics (libs/admission), which both services serve. */
+const ADMISSION_FAMILIES = [
+  'admission_requests_admitted_total',
+  'admission_requests_shed_total',
+  'admission_limit',
+  'admission_in_flight',
+  'admission_queue_length',
+  'admission_queue_wait_seconds',
+];
+
 describe('/metrics of each service', () => {
   it.each(['purchase', 'inventory'])('%s passes promtool check metrics', (name) => {
     const result = promtool(['check', 'metrics'], { input: scraped[name] });
@@ -67,7 +77,7 @@ describe('/metrics of each service', () => {
     expect(result.status).toBe(0);
   });
 
-  it('purchase serves its HTTP, gRPC client, breaker, channel, NATS and outbox metrics', () => {
+  it('purchase serves its HTTP, gRPC client, breaker, channel, NATS, outbox and admission metrics', () => {
     const names = exposedMetricNames(scraped.purchase!);
     for (const family of [
       'http_server_request_duration_seconds',
@@ -83,8 +93,10 @@ describe('/metrics of each service', () => {
       'outbox_pending_events',
       'process_cpu_seconds_total',
       'nodejs_eventloop_lag_seconds',
+      ...ADMISSION_FAMILIES,
     ])
       expect(names, family).toContain(family);
+    expect(scraped.purchase).toMatch(/admission_limit\{limiter="purchase-api"[^}]*\} 24/);
     expect(scraped.purchase).toMatch(
       /circuit_breaker_state\{breaker="inventory",state="closed"[^}]*\} 1/,
     );
@@ -93,7 +105,7 @@ describe('/metrics of each service', () => {
     );
   });
 
-  it('inventory serves its gRPC server, NATS, consumer and outbox metrics', () => {
+  it('inventory serves its gRPC server, NATS, consumer, outbox and admission metrics', () => {
     const names = exposedMetricNames(scraped.inventory!);
     for (const family of [
       'grpc_server_handled_total',
@@ -102,8 +114,11 @@ describe('/metrics of each service', () => {
       'jetstream_consumer_deliveries_total',
       'outbox_pending_events',
       'process_resident_memory_bytes',
+      ...ADMISSION_FAMILIES,
     ])
       expect(names, family).toContain(family);
+    // One slot per pool connection (DB_POOL_MAX, 10 by default).
+    expect(scraped.inventory).toMatch(/admission_limit\{limiter="inventory-api"[^}]*\} 10/);
   });
 });
 

@@ -13,7 +13,11 @@ let db: pg.Pool;
 let inventory: InventoryUnderTest;
 
 beforeAll(async () => {
-  ({ db, inventory } = await inventoryOnFreshDatabase('concurrency'));
+  // These tests are about locking, not load shedding: every call may wait for a connection.
+  ({ db, inventory } = await inventoryOnFreshDatabase('concurrency', {
+    ADMISSION_QUEUE_SIZE: '1000',
+    ADMISSION_QUEUE_TIMEOUT_MS: '30000',
+  }));
 });
 
 /** Settles every call and counts the outcomes by AppError code (OK for a success). */

@@ -16,6 +16,8 @@ describe('readConfig', () => {
       shutdownTimeoutMs: 10_000,
       shutdownDelayMs: 1_000,
       dbPoolMax: 10,
+      admissionQueueSize: 100,
+      admissionQueueTimeoutMs: 1_000,
       natsUrl: 'nats://nats:4222',
       consumerMaxDeliveries: 5,
       consumerRetryDelayMs: 1_000,

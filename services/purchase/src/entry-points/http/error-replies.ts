@@ -12,7 +12,11 @@ export function sendError(reply: FastifyReply, error: AppError): FastifyReply {
   const body: ErrorBody = { error: { code: error.code, message: error.message } };
   if (error.details) body.error.details = error.details;
   // Tell well-behaved clients when to come back instead of letting them hammer us.
-  if (error.code === 'UNAVAILABLE' || error.code === 'IDEMPOTENCY_KEY_IN_USE')
+  if (
+    error.code === 'UNAVAILABLE' ||
+    error.code === 'OVERLOADED' ||
+    error.code === 'IDEMPOTENCY_KEY_IN_USE'
+  )
     reply.header('retry-after', '1');
   return reply.code(httpStatusOf(error.code)).send(body);
 }

@@ -1,3 +1,4 @@
+import type { AdaptiveLimiter } from '@switchboard/admission';
 import { closeConnectionsWhenClosing, registerHttpMetrics } from '@switchboard/observability';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '@switchboard/observability';
@@ -5,6 +6,7 @@ import { PLAIN_TEXT_FORMAT, isPlainText } from '@switchboard/text';
 import type { Registry } from 'prom-client';
 import type { InventoryClient } from '../../domain/inventory-client.js';
 import type { PurchaseService } from '../../domain/purchase-service.js';
+import { admitRequests } from './admission.js';
 import { handleClientError, handleError } from './error-replies.js';
 import { registerPurchaseRoutes } from './purchase-routes.js';
 import { registerStockRoutes } from './stock-routes.js';
@@ -15,6 +17,8 @@ export function createHttpServer(deps: {
   registry: Registry;
   purchases: PurchaseService;
   inventory: InventoryClient;
+  /** Admission control of the API routes (ADR 11). */
+  limiter: AdaptiveLimiter;
   requestTimeoutMs: number;
   /** Longer than the load balancer's idle timeout (checked in config.ts). */
   keepAliveTimeoutMs: number;
@@ -55,7 +59,12 @@ export function createHttpServer(deps: {
       .code(404)
       .send({ error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url}` } }),
   );
-  registerPurchaseRoutes(app, deps);
-  registerStockRoutes(app, deps);
+  // The API routes, in a context of their own behind admission control; a 404 does no work,
+  // and the ops port (/livez, /readyz, /metrics) is another server, so neither is limited.
+  void app.register(async (api) => {
+    admitRequests(api, deps);
+    registerPurchaseRoutes(api, deps);
+    registerStockRoutes(api, deps);
+  });
   return app;
 }
