@@ -8,6 +8,7 @@ import { createCircuitBreaker } from '@switchboard/resilience';
 import { createJetStreamOutboxRelay, createOutboxRetention } from '@switchboard/outbox';
 import type { Registry } from 'prom-client';
 import { createDatabasePool, migrateDatabase } from './adapters/database.js';
+import { createBackgroundReleaser } from './adapters/background-releaser.js';
 import { withCircuitBreaker } from './adapters/circuit-breaking-inventory-client.js';
 import { createPostgresOrderStore } from './adapters/postgres-order-store.js';
 import type { PurchaseConfig } from './config.js';
@@ -84,9 +85,19 @@ export function createApp(deps: {
     );
     lifecycle.onStop('inventory client', () => inventory.close());
 
+    // Failed purchases give their reservations back at once, in the background. It stops
+    // after the public port (no purchase can schedule more) and before the inventory client.
+    const releaser = createBackgroundReleaser({
+      inventory,
+      logger: logger.child({ component: 'reservation-releaser' }),
+      registry,
+    });
+    lifecycle.onStop('reservation releaser', () => releaser.stop());
+
     const purchases = createPurchaseService({
       store: createPostgresOrderStore(pool, { onOutboxWritten: () => relay.wake() }),
       inventory,
+      releaser,
       logger,
       reservationTtlSeconds: config.reservationTtlSeconds,
       keyLockMs: config.requestTimeoutMs * 2,

@@ -22,6 +22,7 @@ import {
 } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PurchaseApp } from '../src/app.js';
+import { startDelayingProxy } from './delaying-proxy.js';
 import { send, startPurchase } from './purchase-app.js';
 
 // purchase runs in-process; inventory is the real service in its container; both databases
@@ -374,8 +375,10 @@ describe('events', () => {
 
       expect(reply.status).toBe(500);
       expect(reply.body.error.code).toBe('INTERNAL');
-      // Released before the answer, not at the end of the reservation's TTL.
-      expect(await stockOf('sku-mug')).toMatchObject({ available: before.available });
+      // Released at once, in the background, not at the end of the reservation's TTL.
+      await expect
+        .poll(async () => (await stockOf('sku-mug')).available, { timeout: 5_000 })
+        .toBe(before.available);
       const released = await inventoryDb.query(
         `SELECT r.state FROM reservations r JOIN reservation_items i USING (order_id)
          WHERE i.sku = 'sku-mug' AND i.quantity = 4`,
@@ -605,11 +608,12 @@ describe('when inventory fails', () => {
       expect(hung.status).toBe(504);
       expect(hung.body.error.code).toBe('DEADLINE_EXCEEDED');
 
-      // The failure was transient, so the key was unlocked: the client's retry goes through,
-      // under the same order id, so even a Reserve that landed late holds one unit only.
+      // The failure stored no answer, so the key was given up: the client's retry goes
+      // through under a new order id, and the first one's Reserve, which landed late, is
+      // released in the background: one unit is held in the end, not two.
       const retried = await buyHere(key, body);
       expect(retried.status).toBe(201);
-      expect(await available('sku-pin')).toBe(pinsBefore - 1);
+      await expect.poll(() => available('sku-pin'), { timeout: 5_000 }).toBe(pinsBefore - 1);
     } finally {
       await impatient.app.stop();
     }
@@ -692,6 +696,55 @@ describe('under overload', () => {
     } finally {
       await smallDb.end();
       await small.app.stop();
+    }
+  });
+});
+
+describe('when a purchase fails after inventory reserved', () => {
+  it('gives the stock back within seconds, not at the reservation TTL, and counts the release', async () => {
+    // inventory's answers reach purchase 1 s late, after the 300 ms request deadline: the
+    // Reserve is done at inventory, but purchase answers 504 without hearing of it.
+    const [host, port] = inventory.grpcTarget.replace('dns:///', '').split(':');
+    const proxy = await startDelayingProxy({ host: host!, port: Number(port) }, 1_000);
+    const slow = await startPurchase({
+      DATABASE_URL: await createDatabase(postgres, 'purchase_slow_replies'),
+      INVENTORY_TARGET: `dns:///127.0.0.1:${proxy.port}`,
+      NATS_URL: nats.url,
+      REQUEST_TIMEOUT_MS: '300',
+    });
+    const badgesBefore = await available('sku-badge');
+    const metricsOf = async () => (await fetch(`${slow.opsUrl}/metrics`)).text();
+    try {
+      // The connection first: its handshake answers come late too. A readiness check opens it.
+      await send(`${slow.opsUrl}/readyz`);
+      await expect
+        .poll(metricsOf, { timeout: 5_000 })
+        .toMatch(/grpc_client_channel_state\{[^}]*state="READY"[^}]*\} 1/);
+
+      const reply = await send(`${slow.baseUrl}/v1/purchases`, {
+        method: 'POST',
+        headers: { 'idempotency-key': randomUUID() },
+        body: { customerId: 'c-late', items: [{ sku: 'sku-badge', quantity: 5 }] },
+      });
+      expect(reply.status).toBe(504);
+
+      const heldFor = async () =>
+        (
+          await inventoryDb.query<{ state: string }>(
+            `SELECT r.state FROM reservations r JOIN reservation_items i USING (order_id)
+             WHERE i.sku = 'sku-badge' AND i.quantity = 5`,
+          )
+        ).rows.map((row) => row.state);
+      // A reservation with its items: inventory did reserve, the failure came after the work.
+      // It is released within seconds (the TTL here is 900 s).
+      await expect.poll(heldFor, { timeout: 5_000 }).toEqual(['RELEASED']);
+      expect(await available('sku-badge')).toBe(badgesBefore);
+      await expect
+        .poll(metricsOf, { timeout: 5_000 })
+        .toMatch(/purchase_reservation_releases_total\{outcome="released"[^}]*\} 1/);
+    } finally {
+      await slow.app.stop();
+      await proxy.close();
     }
   });
 });

@@ -131,9 +131,23 @@ export function createInventoryRepository(
 
     release(orderId, options) {
       return inTransaction(options, async (client, events) => {
+        // A Release can overtake the Reserve it undoes (the caller gave up on a Reserve still
+        // in flight, or the Reserve is retried later). So an order with no reservation gets a
+        // RELEASED one with no items, a tombstone: its Reserve, whenever it comes, finds the
+        // order released and holds nothing. If a Reserve of the order is in its transaction
+        // right now, this insert waits for it on the key and then does nothing.
+        const tombstone = await client.query<ReservationRow>(
+          `INSERT INTO reservations (order_id, state, expires_at)
+           VALUES ($1, 'RELEASED', now())
+           ON CONFLICT (order_id) DO NOTHING
+           RETURNING order_id, state, expires_at`,
+          [orderId],
+        );
+        if (tombstone.rows[0]) return toReservation(tombstone.rows[0], []);
+
         // The row lock makes a concurrent Release (or a commit) of the same order wait.
         const stored = await readReservation(client, orderId, { lock: true });
-        if (!stored) throw reservationNotFound(orderId);
+        if (!stored) throw new Error(`reservation ${orderId} conflicted but cannot be read`);
         if (releaseAction(stored) === 'unchanged') return stored;
 
         await lockStock(

@@ -45,12 +45,20 @@ export function sameItems(a: Item[], b: Item[]): boolean {
 }
 
 /**
- * What a repeated Reserve for an order that already has a reservation gets: the stored
- * reservation if it asked for the same items (Reserve is idempotent), else ALREADY_EXISTS.
+ * What a Reserve for an order that already has a reservation gets: the stored reservation if
+ * it asked for the same items (Reserve is idempotent), else ALREADY_EXISTS. A tombstone (the
+ * order was released before its Reserve arrived: RELEASED, no items) answers RELEASED
+ * whatever the items: the caller gave the order up, so nothing is held for it.
  */
 export function answerRepeatedReserve(stored: Reservation, requested: Item[]): Reservation {
+  if (isTombstone(stored)) return stored;
   if (!sameItems(stored.items, requested)) throw reservationConflict(stored.orderId);
   return stored;
+}
+
+/** The mark a Release leaves for an order it has not seen: RELEASED, holding no items. */
+export function isTombstone(reservation: Reservation): boolean {
+  return reservation.state === 'RELEASED' && reservation.items.length === 0;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  answerRepeatedReserve,
   checkAvailability,
   commitAction,
   releaseAction,
@@ -70,6 +71,27 @@ describe('sameItems', () => {
       ]),
     ).toBe(false);
     expect(sameItems(items, [{ sku: 'a', quantity: 1 }])).toBe(false);
+  });
+});
+
+describe('answerRepeatedReserve', () => {
+  const items = [{ sku: 'a', quantity: 2 }];
+  const stored = (state: Reservation['state'], held = items): Reservation => ({
+    orderId: 'o-1',
+    items: held,
+    state,
+    expiresAt: new Date(),
+  });
+
+  it('answers the stored reservation for the same items, ALREADY_EXISTS for others', () => {
+    expect(answerRepeatedReserve(stored('RESERVED'), items)).toEqual(stored('RESERVED'));
+    expect(() => answerRepeatedReserve(stored('RESERVED'), [{ sku: 'a', quantity: 3 }])).toThrow(
+      expect.objectContaining({ code: 'ALREADY_EXISTS' }),
+    );
+  });
+
+  it('answers a tombstone (released before its Reserve came, no items) released, whatever the items', () => {
+    expect(answerRepeatedReserve(stored('RELEASED', []), items)).toEqual(stored('RELEASED', []));
   });
 });
 

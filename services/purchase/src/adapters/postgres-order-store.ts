@@ -84,14 +84,6 @@ export function createPostgresOrderStore(
       await completeKey(pool, key, orderId, outcome);
     },
 
-    async unlockKey(key, orderId) {
-      await pool.query(
-        `UPDATE idempotency_keys SET locked_until = now(), updated_at = now()
-         WHERE key = $1 AND order_id = $2 AND state = 'IN_PROGRESS'`,
-        [key, orderId],
-      );
-    },
-
     async deleteKey(key, orderId) {
       await pool.query(
         `DELETE FROM idempotency_keys WHERE key = $1 AND order_id = $2 AND state = 'IN_PROGRESS'`,

@@ -19,11 +19,9 @@ export interface OrderStore {
   /** Completes the key with a definitive refusal. */
   saveRefusal(key: string, orderId: string, outcome: PurchaseOutcome): Promise<void>;
   /**
-   * Unlocks the key after a transient failure (inventory down, deadline): the client's retry
-   * takes it over with the same order id, so a Reserve that did land is not made twice.
+   * Forgets the key after a failure that stored no answer, so a retry starts over under a new
+   * order id (the old one's reservation is being released).
    */
-  unlockKey(key: string, orderId: string): Promise<void>;
-  /** Forgets the key, so a retry starts over under a new order id. */
   deleteKey(key: string, orderId: string): Promise<void>;
   findOrder(orderId: string): Promise<Order | undefined>;
 }

@@ -4,6 +4,7 @@ import type { Logger } from '@switchboard/observability';
 import type { CallOptions, InventoryClient } from './inventory-client.js';
 import type { Order, PurchaseOutcome, PurchaseRequest } from './order.js';
 import type { OrderStore } from './order-store.js';
+import type { ReservationReleaser } from './reservation-releaser.js';
 
 export interface PurchaseResult {
   outcome: PurchaseOutcome;
@@ -13,19 +14,22 @@ export interface PurchaseResult {
 
 /**
  * The purchase flow: claim the Idempotency-Key, reserve stock on inventory, store the order.
- * A definitive answer (order or refusal) is stored under the key; a transient failure
- * (inventory down, deadline) gives the key back so the client can simply retry.
+ * A definitive answer (order or refusal) is stored under the key. On any other failure the
+ * Reserve may have been done at inventory all the same, so its reservation is released at
+ * once, in the background, and the key is forgotten: the client's retry starts over under a
+ * new order id, which the Release of this one cannot touch.
  */
 export function createPurchaseService(deps: {
   store: OrderStore;
   inventory: InventoryClient;
+  releaser: ReservationReleaser;
   logger: Logger;
   reservationTtlSeconds: number;
   /** How long a claimed key stays locked: longer than any request may run. */
   keyLockMs: number;
   now?: () => Date;
 }) {
-  const { store, inventory, logger } = deps;
+  const { store, inventory, releaser } = deps;
   const now = deps.now ?? (() => new Date());
 
   async function purchase(
@@ -69,14 +73,19 @@ export function createPurchaseService(deps: {
     } catch (error) {
       const refusal = refusalOf(error, request);
       if (!refusal) {
-        await store.unlockKey(key, orderId);
+        // The deadline passed, the client went away, the connection broke after the call was
+        // sent: inventory may hold the stock all the same, or may still be about to. Release
+        // works even before the Reserve arrives (inventory then refuses the late Reserve).
+        releaser.releaseSoon(orderId, reasonOf(error));
+        await giveUpKey(key, orderId);
         throw error;
       }
       await store.saveRefusal(key, orderId, refusal);
       return refusal;
     }
     if (state === 'RELEASED') {
-      // A retry came after the first attempt's reservation expired: start over afresh.
+      // The order's reservation expired, or an earlier attempt under this order id failed and
+      // released it (its request crashed and its key lock ran out): start over afresh.
       await store.deleteKey(key, orderId);
       throw new AppError('UNAVAILABLE', 'the reservation of an earlier attempt expired; retry');
     }
@@ -93,22 +102,22 @@ export function createPurchaseService(deps: {
     } catch (error) {
       // No order without its stock, and no stock held without its order: give it back now
       // rather than wait for the reservation to expire.
-      await releaseQuietly(orderId);
-      await store.deleteKey(key, orderId).catch(() => {});
+      releaser.releaseSoon(orderId, 'order not stored');
+      await giveUpKey(key, orderId);
       throw error;
     }
     return { ok: true, order };
   }
 
-  async function releaseQuietly(orderId: string): Promise<void> {
-    try {
-      await inventory.release(orderId, { deadline: new Date(Date.now() + 2_000) });
-    } catch (error) {
-      logger.warn(
-        { err: error, orderId },
-        'could not release the reservation; it will expire by its TTL',
-      );
-    }
+  /**
+   * Forgets the key so a retry starts over under a new order id. If even that fails, the key
+   * stays locked for keyLockMs, longer than a background release may take, and a retry after
+   * that finds this order released and starts over then.
+   */
+  async function giveUpKey(key: string, orderId: string): Promise<void> {
+    await store.deleteKey(key, orderId).catch((error: unknown) => {
+      deps.logger.warn({ err: error, orderId }, 'could not forget the Idempotency-Key');
+    });
   }
 
   return {
@@ -118,6 +127,10 @@ export function createPurchaseService(deps: {
 }
 
 export type PurchaseService = ReturnType<typeof createPurchaseService>;
+
+function reasonOf(error: unknown): string {
+  return isAppError(error) ? error.code : 'error';
+}
 
 /** Inventory's definitive refusals become stored outcomes; anything else is transient. */
 function refusalOf(error: unknown, request: PurchaseRequest): PurchaseOutcome | undefined {
