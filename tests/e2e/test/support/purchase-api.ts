@@ -1,3 +1,5 @@
+import { setTimeout } from 'node:timers/promises';
+
 /** A thin client of purchase's public HTTP API that returns status, headers and body as sent. */
 
 export interface OrderItem {
@@ -72,6 +74,25 @@ export function createPurchaseApi(baseUrl: string) {
         headers,
         body: typeof body === 'string' ? body : JSON.stringify(body),
       });
+    },
+
+    /**
+     * POST /v1/purchases as a well-behaved client under load: a 503 OVERLOADED (shed before any
+     * work) is sent again with the same Idempotency-Key after its Retry-After, plus jitter so the
+     * retries of a crowd spread out. Any other answer is returned as it is.
+     */
+    async purchaseHonouringRetryAfter(
+      body: PurchaseRequest,
+      idempotencyKey: string,
+      maxAttempts = 20,
+    ): Promise<ApiResponse<Order & ErrorBody>> {
+      for (let attempt = 1; ; attempt += 1) {
+        const reply = await this.purchase(body, idempotencyKey);
+        if (reply.status !== 503 || reply.body.error?.code !== 'OVERLOADED') return reply;
+        if (attempt === maxAttempts) return reply;
+        const retryAfterMs = Number(reply.headers.get('retry-after') ?? '1') * 1000;
+        await setTimeout(retryAfterMs * (1 + Math.random() / 2));
+      }
     },
 
     getPurchase(orderId: string): Promise<ApiResponse<Order & ErrorBody>> {
