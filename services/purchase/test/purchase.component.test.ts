@@ -127,9 +127,9 @@ describe('POST /v1/purchases', () => {
   it('reads an order back with its items in the order they were sent', async () => {
     // Found by the HTTP fuzz suite: the items came back sorted by SKU, unlike the 201.
     const items = [
-      { sku: 'sku-poster', quantity: 1 },
+      { sku: 'sku-pin', quantity: 1 },
       { sku: 'sku-badge', quantity: 2 },
-      { sku: 'sku-pin', quantity: 3 },
+      { sku: 'sku-mug', quantity: 3 },
     ];
     const reply = await buy(randomUUID(), { customerId: 'c-order', items });
     expect(reply.status).toBe(201);
