@@ -133,6 +133,20 @@ describe('POST /v1/purchases', () => {
     expect(await available('sku-mug')).toBe(before - 2);
   });
 
+  it('reads an order back with its items in the order they were sent', async () => {
+    // Found by the HTTP fuzz suite: the items came back sorted by SKU, unlike the 201.
+    const items = [
+      { sku: 'sku-pin', quantity: 1 },
+      { sku: 'sku-badge', quantity: 2 },
+      { sku: 'sku-mug', quantity: 3 },
+    ];
+    const reply = await buy(randomUUID(), { customerId: 'c-order', items });
+    expect(reply.status).toBe(201);
+    expect(reply.body.items).toEqual(items);
+    const stored = await send(`${purchase.baseUrl}/v1/purchases/${reply.body.orderId}`);
+    expect(stored.body).toEqual(reply.body);
+  });
+
   it('when the same Idempotency-Key comes again, returns the stored response and reserves nothing more', async () => {
     const key = randomUUID();
     const body = { customerId: 'c-2', items: [{ sku: 'sku-mug', quantity: 1 }] };
@@ -470,6 +484,72 @@ describe('hostile input', () => {
     expect(page.body.error.details.problems).toEqual([
       { field: '/pageToken', message: PLAIN_TEXT_RULE },
     ]);
+  });
+
+  it('a URL whose percent-encoding is not UTF-8 is a 400 in the documented shape', async () => {
+    // Found by the HTTP fuzz suite: Fastify's router answered in its own shape.
+    for (const path of ['/v1/stock/%80', '/v1/purchases/%ED%A0%80', '/%C0']) {
+      const reply = await send(`${purchase.baseUrl}${path}`);
+      expect(reply.status, path).toBe(400);
+      expect(reply.body).toEqual({
+        error: {
+          code: 'INVALID_ARGUMENT',
+          message: 'the URL is not valid percent-encoded UTF-8',
+          details: { problems: [{ field: 'url', message: 'is not valid percent-encoded UTF-8' }] },
+        },
+      });
+    }
+  });
+
+  it('a path parameter past the router limit is a 414 in the documented shape', async () => {
+    // Found by the HTTP fuzz suite: Fastify's router answered in its own shape.
+    const reply = await send(`${purchase.baseUrl}/v1/stock/${'a'.repeat(101)}`);
+    expect(reply.status).toBe(414);
+    expect(reply.body).toEqual({
+      error: { code: 'INVALID_ARGUMENT', message: 'a path parameter is too long' },
+    });
+  });
+
+  it('a body field of the wrong type is a 400 naming it, not converted and stored', async () => {
+    // Found by the HTTP fuzz suite: Ajv's type coercion stored `"customerId": false` as the
+    // string "false" and answered 201.
+    const reply = await buy(randomUUID(), {
+      customerId: false,
+      items: [{ sku: 'sku-mug', quantity: '1' }],
+    });
+    expect(reply.status).toBe(400);
+    expect(reply.body.error.details.problems).toEqual([
+      { field: '/customerId', message: 'must be string' },
+      { field: '/items/0/quantity', message: 'must be integer' },
+    ]);
+  });
+
+  it('a pageSize of Infinity is a 400 naming it, not a 500', async () => {
+    // Found by the HTTP fuzz suite: Ajv coerced "Infinity" and let it through to the gRPC
+    // encoder, which refused it ("invalid int32"): INTERNAL, a 500.
+    for (const pageSize of ['Infinity', '-Infinity', '1e400']) {
+      const reply = await send(`${purchase.baseUrl}/v1/stock?pageSize=${pageSize}`);
+      expect(reply.status, pageSize).toBe(400);
+      expect(reply.body.error.details.problems).toEqual([
+        { field: '/pageSize', message: 'must be a whole number from 1 to 500' },
+      ]);
+    }
+  });
+
+  it('garbage after an answered request gets no second, stray answer', async () => {
+    // Found by the HTTP fuzz suite: a GET with `Transfer-Encoding: !` was answered 404, and
+    // then the parser's error wrote a 400 on the same socket.
+    const { port } = new URL(purchase.baseUrl);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () =>
+        socket.write('GET /nowhere HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: !\r\n\r\n'),
+      );
+      let text = '';
+      socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(answer.match(/HTTP\/1\.1 \d{3} /g)).toHaveLength(1);
   });
 
   it('a request that is not valid HTTP gets a 400 in the documented shape', async () => {

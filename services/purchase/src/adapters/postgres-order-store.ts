@@ -56,8 +56,9 @@ export function createPostgresOrderStore(
           [order.orderId, order.customerId, order.status, order.createdAt],
         );
         await client.query(
-          `INSERT INTO order_items (order_id, sku, quantity)
-           SELECT $1, sku, quantity FROM unnest($2::text[], $3::int[]) AS item(sku, quantity)
+          `INSERT INTO order_items (order_id, sku, quantity, position)
+           SELECT $1, sku, quantity, position
+           FROM unnest($2::text[], $3::int[]) WITH ORDINALITY AS item(sku, quantity, position)
            ON CONFLICT DO NOTHING`,
           [
             order.orderId,
@@ -99,7 +100,7 @@ export function createPostgresOrderStore(
         items: OrderItem[];
       }>(
         `SELECT o.id, o.customer_id, o.created_at,
-                json_agg(json_build_object('sku', i.sku, 'quantity', i.quantity) ORDER BY i.sku) AS items
+                json_agg(json_build_object('sku', i.sku, 'quantity', i.quantity) ORDER BY i.position, i.sku) AS items
          FROM orders o JOIN order_items i ON i.order_id = o.id
          WHERE o.id = $1
          GROUP BY o.id`,

@@ -1,6 +1,7 @@
 import { AppError, httpStatusOf, toAppError, type ErrorCode } from '@switchboard/errors';
 import type { Duplex } from 'node:stream';
 import { PLAIN_TEXT_FORMAT, PLAIN_TEXT_RULE } from '@switchboard/text';
+import { PATTERN_MESSAGES } from './schemas.js';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 
 export interface ErrorBody {
@@ -63,11 +64,40 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
   return sendError(reply, appError);
 }
 
-/** Ajv's message, except for plain text, whose rule says more than the format's name. */
+/** Ajv's message, except for plain text and patterns, whose rules say more than their names. */
 function messageOf(issue: { keyword: string; params: Record<string, unknown>; message?: string }) {
   if (issue.keyword === 'format' && issue.params.format === PLAIN_TEXT_FORMAT)
     return PLAIN_TEXT_RULE;
+  if (issue.keyword === 'pattern') {
+    const message = PATTERN_MESSAGES[String(issue.params.pattern)];
+    if (message) return message;
+  }
   return issue.message ?? 'is invalid';
+}
+
+/**
+ * Errors Fastify's router answers by itself, in its own shape, unless given this handler: a
+ * URL whose percent-encoding is not UTF-8 (`/v1/stock/%80`), a path parameter past the
+ * router's maximum length (100 characters).
+ */
+export function handleFrameworkError(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  if (error.code === 'FST_ERR_BAD_URL') {
+    const problems = [{ field: 'url', message: 'is not valid percent-encoded UTF-8' }];
+    void sendError(
+      reply,
+      new AppError('INVALID_ARGUMENT', 'the URL is not valid percent-encoded UTF-8', {
+        details: { problems },
+      }),
+    );
+  } else if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    void reply.code(414).send({
+      error: { code: 'INVALID_ARGUMENT', message: 'a path parameter is too long' },
+    });
+  } else void handleError(error, request, reply);
 }
 
 /**
@@ -84,7 +114,10 @@ export function handleClientError(error: Error & { code?: string }, socket: Dupl
         ? [431, 'Request Header Fields Too Large', 'the request headers are too large']
         : [400, 'Bad Request', 'the request is not valid HTTP'];
   const body = JSON.stringify({ error: { code: 'INVALID_ARGUMENT', message } });
-  if (socket.writable) {
+  // The error can come after an answer was sent on this socket (a request parsed and answered,
+  // then garbage after it): a second answer would be a stray response. Node checks the same.
+  const answering = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && !answering?.headersSent) {
     socket.write(
       `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,

@@ -7,7 +7,7 @@ import type { Registry } from 'prom-client';
 import type { InventoryClient } from '../../domain/inventory-client.js';
 import type { PurchaseService } from '../../domain/purchase-service.js';
 import { admitRequests } from './admission.js';
-import { handleClientError, handleError } from './error-replies.js';
+import { handleClientError, handleError, handleFrameworkError } from './error-replies.js';
 import { registerPurchaseRoutes } from './purchase-routes.js';
 import { registerStockRoutes } from './stock-routes.js';
 
@@ -41,10 +41,15 @@ export function createHttpServer(deps: {
     forceCloseConnections: 'idle',
     // Requests the HTTP parser refuses are answered in the documented { error } shape too.
     clientErrorHandler: handleClientError,
+    // So do requests the router refuses (a URL that is not UTF-8, a too long parameter).
+    frameworkErrors: handleFrameworkError,
     ajv: {
       customOptions: {
         allErrors: true, // list every problem, not the first
         removeAdditional: false, // an unknown field is an error, not silently dropped
+        // A value of the wrong type is an error, not silently converted: with Fastify's
+        // default ('array'), `"customerId": false` was stored as the string "false".
+        coerceTypes: false,
         formats: { [PLAIN_TEXT_FORMAT]: isPlainText },
       },
     },

@@ -5,6 +5,17 @@ import { PLAIN_TEXT_FORMAT } from '@switchboard/text';
  * Every identifier is plain text (@switchboard/text): what Postgres, gRPC and NATS all keep
  * exactly, so a value the store cannot keep is a 400 naming its field, never a 500.
  */
+/**
+ * 1 to 500. Query parameters are strings and types are not coerced (see http-server.ts), so
+ * the range is a pattern; the route turns it into a number.
+ */
+const PAGE_SIZE_PATTERN = '^(?:[1-9][0-9]?|[1-4][0-9]{2}|500)$';
+
+/** What a value that fails a pattern is told, by pattern (Ajv's own message shows the regex). */
+export const PATTERN_MESSAGES: Record<string, string> = {
+  [PAGE_SIZE_PATTERN]: 'must be a whole number from 1 to 500',
+};
+
 const sku = { type: 'string', minLength: 1, maxLength: 64, format: PLAIN_TEXT_FORMAT } as const;
 
 export const purchaseBodySchema = {
@@ -54,7 +65,7 @@ export const stockQuerySchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    pageSize: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
+    pageSize: { type: 'string', pattern: PAGE_SIZE_PATTERN, default: '100' },
     pageToken: { type: 'string', maxLength: 200, default: '', format: PLAIN_TEXT_FORMAT },
   },
 } as const;

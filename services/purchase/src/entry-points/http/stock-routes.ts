@@ -8,12 +8,12 @@ export function registerStockRoutes(
   app: FastifyInstance,
   deps: { inventory: InventoryClient; requestTimeoutMs: number },
 ): void {
-  app.get<{ Querystring: { pageSize: number; pageToken: string } }>(
+  app.get<{ Querystring: { pageSize: string; pageToken: string } }>(
     '/v1/stock',
     { schema: { querystring: stockQuerySchema } },
     async (request, reply) => {
       const page = await deps.inventory.listStock(
-        request.query,
+        { pageSize: Number(request.query.pageSize), pageToken: request.query.pageToken },
         requestDeadline(request, reply, deps.requestTimeoutMs),
       );
       return page.nextPageToken ? page : { stock: page.stock };
