@@ -58,8 +58,8 @@ interface Waiter {
 /**
  * An adaptive concurrency limiter: at most `limit` requests run at once, the limit adapts to
  * their latency (see gradient-limit.ts), and a small FIFO queue absorbs bursts. Nothing waits
- * longer than it can use: a request whose deadline leaves less time than a request now takes
- * is refused before it starts, and a queued one is dropped when its wait or its deadline runs
+ * longer than it can use: a request whose deadline leaves less time than the fastest recent
+ * request took is refused before it starts, and a queued one is dropped when its wait or its deadline runs
  * out, or its caller leaves.
  */
 export function createAdaptiveLimiter(options: AdaptiveLimiterOptions): AdaptiveLimiter {
@@ -118,8 +118,8 @@ export function createAdaptiveLimiter(options: AdaptiveLimiterOptions): Adaptive
     acquire({ timeLeftMs, signal } = {}) {
       const arrivedAt = now();
       if (signal?.aborted) return Promise.resolve(shedAt(arrivedAt, 'cancelled'));
-      // Time the work itself needs once it starts; a request with less left cannot finish.
-      const spareMs = timeLeftMs === undefined ? Infinity : timeLeftMs - limit.expectedRttMs;
+      // Time the work itself needs once it starts: a request with less left cannot finish.
+      const spareMs = timeLeftMs === undefined ? Infinity : timeLeftMs - limit.fastestRttMs;
       if (spareMs <= 0) return Promise.resolve(shedAt(arrivedAt, 'deadline'));
       if (inFlight < wholeLimit() && queue.length === 0)
         return Promise.resolve({ admitted: true, permit: permitFor(arrivedAt) });

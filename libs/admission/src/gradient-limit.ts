@@ -25,8 +25,11 @@ export interface GradientLimitOptions {
 export interface GradientLimit {
   /** The current limit; fractional inside, the limiter admits its whole part. */
   readonly value: number;
-  /** What a call takes now (the short average), in ms; 0 before the first sample. */
-  readonly expectedRttMs: number;
+  /**
+   * The fastest of the last few calls, in ms (0 before the first): a call started now will
+   * not finish sooner, so one with less time left cannot finish in time.
+   */
+  readonly fastestRttMs: number;
   /** A call finished normally after `rttMs`; `inFlight` calls ran when it was admitted. */
   onSample(rttMs: number, inFlight: number): void;
   /** A call failed because something below it was overloaded or too slow. */
@@ -34,6 +37,8 @@ export interface GradientLimit {
 }
 
 const SHORT_WINDOW = 10;
+/** How many recent latencies the fastest is taken from. */
+const FASTEST_OF = 20;
 const LONG_WINDOW = 600;
 
 export function createGradientLimit(options: GradientLimitOptions): GradientLimit {
@@ -42,17 +47,20 @@ export function createGradientLimit(options: GradientLimitOptions): GradientLimi
   let limit = clamp(options.initialLimit);
   const shortRtt = movingAverage(SHORT_WINDOW);
   const longRtt = movingAverage(LONG_WINDOW);
+  const recent: number[] = [];
 
   return {
     get value() {
       return limit;
     },
-    get expectedRttMs() {
-      return shortRtt.value;
+    get fastestRttMs() {
+      return recent.length === 0 ? 0 : Math.min(...recent);
     },
     onSample(rttMs, inFlight) {
       shortRtt.add(rttMs);
       longRtt.add(rttMs);
+      recent.push(rttMs);
+      if (recent.length > FASTEST_OF) recent.shift();
       // After a slow spell the long average stays high for a long time and would let the limit
       // grow on stale evidence: when calls are now much faster, let it catch up quickly.
       if (longRtt.value > 2 * shortRtt.value) longRtt.scale(0.95);

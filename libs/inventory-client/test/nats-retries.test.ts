@@ -205,9 +205,11 @@ describe('the NATS adapter retries like the gRPC one', () => {
     const subjectPrefix = newSubjectPrefix();
     const inventory = clientOf(subjectPrefix);
     let refusals = 1;
-    const responder = await startResponder(subjectPrefix, async () => {
-      if (refusals-- > 0) throw new AppError('OVERLOADED', 'inventory-api is at capacity');
-    });
+    const responder = await startResponder(subjectPrefix, () =>
+      refusals-- > 0
+        ? Promise.reject(new AppError('OVERLOADED', 'inventory-api is at capacity'))
+        : Promise.resolve(),
+    );
     try {
       await expect(
         inventory.getStock('sku-red-mug', { deadline: inMs(5_000) }),

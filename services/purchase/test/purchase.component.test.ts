@@ -271,6 +271,10 @@ describe('under concurrent load', () => {
       ),
     );
     const statuses = replies.map((reply) => reply.status);
+    console.log(
+      'DEBUG',
+      JSON.stringify([...new Set(replies.filter((r) => r.status >= 500).map((r) => r.text))]),
+    );
     expect(replies.filter((reply) => reply.status !== 201 && reply.status !== 409)).toEqual([]);
     expect(statuses.filter((status) => status === 201)).toHaveLength(50);
     expect(statuses.filter((status) => status === 409)).toHaveLength(150);

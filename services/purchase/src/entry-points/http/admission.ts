@@ -1,4 +1,4 @@
-import { refusal, type AdaptiveLimiter, type Outcome, type Permit } from '@switchboard/admission';
+import { refusal, type AdaptiveLimiter, type Outcome } from '@switchboard/admission';
 import type { FastifyInstance } from 'fastify';
 import { sendError } from './error-replies.js';
 
@@ -13,20 +13,26 @@ export function admitRequests(
   app: FastifyInstance,
   deps: { limiter: AdaptiveLimiter; requestTimeoutMs: number },
 ): void {
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', async (_request, reply) => {
+    // While queued, a client that goes away takes its request out of the queue.
     const clientLeft = new AbortController();
-    let permit: Permit | undefined;
-    reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) clientLeft.abort();
-      permit?.release(reply.raw.writableFinished ? outcomeOfStatus(reply.statusCode) : 'ignored');
-    });
+    const leaveQueue = () => clientLeft.abort();
+    reply.raw.once('close', leaveQueue);
     const admission = await deps.limiter.acquire({
       // The request's deadline counts from its arrival, as requestDeadline does.
       timeLeftMs: deps.requestTimeoutMs - reply.elapsedTime,
       signal: clientLeft.signal,
     });
+    reply.raw.off('close', leaveQueue);
     if (!admission.admitted) return sendError(reply, refusal(deps.limiter.name, admission.reason));
-    permit = admission.permit;
+
+    // Once admitted, the slot is freed when the response closes: sent, or cut off by the client.
+    const release = () =>
+      admission.permit.release(
+        reply.raw.writableFinished ? outcomeOfStatus(reply.statusCode) : 'ignored',
+      );
+    if (reply.raw.closed) release();
+    else reply.raw.once('close', release);
   });
 }
 

@@ -66,10 +66,11 @@ export function createHttpServer(deps: {
   );
   // The API routes, in a context of their own behind admission control; a 404 does no work,
   // and the ops port (/livez, /readyz, /metrics) is another server, so neither is limited.
-  void app.register(async (api) => {
+  void app.register((api, _options, done) => {
     admitRequests(api, deps);
     registerPurchaseRoutes(api, deps);
     registerStockRoutes(api, deps);
+    done();
   });
   return app;
 }
