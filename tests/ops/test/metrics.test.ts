@@ -91,6 +91,7 @@ describe('/metrics of each service', () => {
       'nats_connection_up',
       'nats_connection_events_total',
       'outbox_pending_events',
+      'purchase_reservation_releases_total',
       'process_cpu_seconds_total',
       'nodejs_eventloop_lag_seconds',
       ...ADMISSION_FAMILIES,

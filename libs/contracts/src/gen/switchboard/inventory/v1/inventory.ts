@@ -1290,7 +1290,10 @@ export const InventoryServiceService = {
     responseSerialize: (value: ReserveResponse): Buffer => Buffer.from(ReserveResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ReserveResponse => ReserveResponse.decode(value),
   },
-  /** Release gives back the stock held for an order. Releasing twice is not an error. */
+  /**
+   * Release gives back the stock held for an order. Releasing twice is not an error. An order
+   * without a reservation is marked released: its Reserve, if it comes later, holds nothing.
+   */
   release: {
     path: "/switchboard.inventory.v1.InventoryService/Release" as const,
     requestStream: false as const,
@@ -1343,7 +1346,10 @@ export interface InventoryServiceServer extends UntypedServiceImplementation {
    * order_id returns the first reservation and reserves nothing more.
    */
   reserve: handleUnaryCall<ReserveRequest, ReserveResponse>;
-  /** Release gives back the stock held for an order. Releasing twice is not an error. */
+  /**
+   * Release gives back the stock held for an order. Releasing twice is not an error. An order
+   * without a reservation is marked released: its Reserve, if it comes later, holds nothing.
+   */
   release: handleUnaryCall<ReleaseRequest, ReleaseResponse>;
   /** GetStock reports the stock of one SKU. */
   getStock: handleUnaryCall<GetStockRequest, GetStockResponse>;
@@ -1378,7 +1384,10 @@ export interface InventoryServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ReserveResponse) => void,
   ): ClientUnaryCall;
-  /** Release gives back the stock held for an order. Releasing twice is not an error. */
+  /**
+   * Release gives back the stock held for an order. Releasing twice is not an error. An order
+   * without a reservation is marked released: its Reserve, if it comes later, holds nothing.
+   */
   release(
     request: ReleaseRequest,
     callback: (error: ServiceError | null, response: ReleaseResponse) => void,
