@@ -76,11 +76,12 @@ describe('sameItems', () => {
 
 describe('answerRepeatedReserve', () => {
   const items = [{ sku: 'a', quantity: 2 }];
+  const expiresAt = new Date('2026-01-01T00:00:00Z');
   const stored = (state: Reservation['state'], held = items): Reservation => ({
     orderId: 'o-1',
     items: held,
     state,
-    expiresAt: new Date(),
+    expiresAt,
   });
 
   it('answers the stored reservation for the same items, ALREADY_EXISTS for others', () => {
