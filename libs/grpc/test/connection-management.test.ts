@@ -90,6 +90,23 @@ describe('retries', () => {
     expect(calls).toBe(2);
   });
 
+  it('retries an idempotent method refused OVERLOADED (RESOURCE_EXHAUSTED: nothing ran), and answers', async () => {
+    let calls = 0;
+    const { port } = await serve({
+      getStock: (request) => {
+        calls += 1;
+        if (calls === 1) return Promise.reject(new AppError('OVERLOADED', 'at capacity'));
+        return Promise.resolve(stock(request.sku));
+      },
+    });
+    const { client } = clientOf(port, { methods: { getStock: { idempotent: true } } });
+
+    const response = await client.getStock({ sku: 'sku-1' }, { deadline: inSeconds(5) });
+
+    expect(response.stock?.sku).toBe('sku-1');
+    expect(calls).toBe(2);
+  });
+
   it('never retries a method that is not marked idempotent', async () => {
     let calls = 0;
     const { port } = await serve({
@@ -124,7 +141,7 @@ describe('retries', () => {
     ]);
     expect(config.methodConfig[0].retryPolicy).toMatchObject({
       maxAttempts: 3,
-      retryableStatusCodes: ['UNAVAILABLE'],
+      retryableStatusCodes: ['UNAVAILABLE', 'RESOURCE_EXHAUSTED'],
     });
   });
 });
