@@ -43,6 +43,9 @@ beforeAll(async () => {
     databaseUrl: databaseUrlInNetwork('inventory'),
     natsUrl: nats.urlInNetwork,
     products: [{ sku: SKU, name: 'Crash test dummy', onHand: ON_HAND }],
+    // Batches of Reserves of one SKU queue on its row lock: here they may wait their whole
+    // deadline for a connection (this test is about crash recovery, not load shedding).
+    env: { ADMISSION_QUEUE_TIMEOUT_MS: '10000' },
   });
   bus = await connectBus({
     servers: nats.url,
