@@ -6,6 +6,7 @@ import {
   type StartedTestContainer,
 } from 'testcontainers';
 import { REPO_ROOT } from './compose-images.js';
+import { startContainer } from './start-container.js';
 
 const GRPC_PORT = 50051;
 /**
@@ -40,23 +41,24 @@ export async function startInventory(options: {
     'services/inventory/Dockerfile',
   ).build(IMAGE_TAG, { deleteOnExit: false });
   const image = await imagePromise;
-  const container = await image
-    .withNetwork(options.network)
-    .withEnvironment({
-      DATABASE_URL: options.databaseUrl,
-      NATS_URL: options.natsUrl,
-      SEED_FILE: '/tmp/seed.json',
-      LOG_LEVEL: 'warn',
-      SHUTDOWN_DELAY_MS: '0',
-      ...options.env,
-    })
-    .withCopyContentToContainer([
-      { content: JSON.stringify(options.products), target: '/tmp/seed.json' },
-    ])
-    .withExposedPorts(GRPC_PORT, OPS_PORT)
-    .withWaitStrategy(Wait.forHttp('/readyz', OPS_PORT).forStatusCode(200))
-    .withStartupTimeout(60_000)
-    .start();
+  const container = await startContainer(() =>
+    image
+      .withNetwork(options.network)
+      .withEnvironment({
+        DATABASE_URL: options.databaseUrl,
+        NATS_URL: options.natsUrl,
+        SEED_FILE: '/tmp/seed.json',
+        LOG_LEVEL: 'warn',
+        SHUTDOWN_DELAY_MS: '0',
+        ...options.env,
+      })
+      .withCopyContentToContainer([
+        { content: JSON.stringify(options.products), target: '/tmp/seed.json' },
+      ])
+      .withExposedPorts(GRPC_PORT, OPS_PORT)
+      .withWaitStrategy(Wait.forHttp('/readyz', OPS_PORT).forStatusCode(200))
+      .withStartupTimeout(60_000),
+  );
   return Object.assign(container, {
     grpcTarget: `dns:///${container.getHost()}:${container.getMappedPort(GRPC_PORT)}`,
   });

@@ -7,6 +7,7 @@ import {
   type StartedTestContainer,
 } from 'testcontainers';
 import { composeImage } from './compose-images.js';
+import { startContainer } from './start-container.js';
 
 const CLIENT_PORT = 4222;
 /** The name other containers on the test network reach NATS by. */
@@ -29,17 +30,18 @@ export interface StartedNats extends StartedTestContainer {
  * know after `halt`/`resume` (Docker would give a random mapping a new port at the restart).
  */
 export async function startNats(options: { network?: StartedNetwork } = {}): Promise<StartedNats> {
-  const hostPort = await freePort();
-  let container = new GenericContainer(composeImage('nats'))
-    .withCommand(['-js', '-sd', '/data'])
-    .withExposedPorts({ container: CLIENT_PORT, host: hostPort })
-    // The image may have no shell (the CI stand-in runs FROM scratch): wait on its log.
-    .withWaitStrategy(Wait.forLogMessage('Server is ready'))
-    .withStartupTimeout(60_000);
-  if (options.network) {
-    container = container.withNetwork(options.network).withNetworkAliases(NATS_ALIAS);
-  }
-  const started = await container.start();
+  const started = await startContainer(async () => {
+    let container = new GenericContainer(composeImage('nats'))
+      .withCommand(['-js', '-sd', '/data'])
+      .withExposedPorts({ container: CLIENT_PORT, host: await freePort() })
+      // The image may have no shell (the CI stand-in runs FROM scratch): wait on its log.
+      .withWaitStrategy(Wait.forLogMessage('Server is ready'))
+      .withStartupTimeout(60_000);
+    if (options.network) {
+      container = container.withNetwork(options.network).withNetworkAliases(NATS_ALIAS);
+    }
+    return container;
+  });
   const client = await getContainerRuntimeClient();
   const docker = client.container.getById(started.getId());
   const url = `nats://${started.getHost()}:${started.getMappedPort(CLIENT_PORT)}`;

@@ -2,6 +2,7 @@ import { PostgreSqlContainer, type StartedPostgreSqlContainer } from '@testconta
 import pg from 'pg';
 import type { StartedNetwork } from 'testcontainers';
 import { composeImage } from './compose-images.js';
+import { startContainer } from './start-container.js';
 
 const USER = 'switchboard';
 const PASSWORD = 'switchboard';
@@ -12,13 +13,15 @@ export const POSTGRES_ALIAS = 'postgres';
 export async function startPostgres(
   options: { network?: StartedNetwork } = {},
 ): Promise<StartedPostgreSqlContainer> {
-  let container = new PostgreSqlContainer(composeImage('postgres'))
-    .withDatabase('switchboard')
-    .withUsername(USER)
-    .withPassword(PASSWORD);
-  if (options.network)
-    container = container.withNetwork(options.network).withNetworkAliases(POSTGRES_ALIAS);
-  return container.start();
+  return startContainer(() => {
+    const container = new PostgreSqlContainer(composeImage('postgres'))
+      .withDatabase('switchboard')
+      .withUsername(USER)
+      .withPassword(PASSWORD);
+    return options.network
+      ? container.withNetwork(options.network).withNetworkAliases(POSTGRES_ALIAS)
+      : container;
+  });
 }
 
 /**
