@@ -5,11 +5,18 @@
  * inside purchase's network namespace by overload.ts, so it measures purchase, not Docker's
  * port proxy. Prints one JSON line: per status, the count and the latency percentiles.
  *
- * Input (argv[2], JSON): { url, connections, durationMs, runId, step, customerId, sku }.
+ * Two kinds of client:
+ * - `ignored`: a refused client asks again at once, as wrk and autocannon do; a retry storm.
+ * - `honoured`: a refused client waits the Retry-After of its 503 (plus up to half of it
+ *   again, so the refused do not all come back together), as a client of the API should.
+ *
+ * Input (argv[2], JSON): { url, connections, durationMs, runId, step, customerId, sku, retryAfter }.
  */
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import { build, type Histogram } from 'hdr-histogram-js';
+import { Client, errors as undiciErrors } from 'undici';
 
 export interface LoadInput {
   url: string;
@@ -20,7 +27,11 @@ export interface LoadInput {
   step: string;
   customerId: string;
   sku: string;
+  /** What a client does after a 503 with Retry-After. */
+  retryAfter: RetryAfter;
 }
+
+export type RetryAfter = 'ignored' | 'honoured';
 
 export interface StatusStats {
   count: number;
@@ -60,47 +71,119 @@ const histogramOf = (status: number): Histogram => {
 };
 
 let sequence = 0;
+// A fresh key for every request, unique across runs: a repeated key would be a cheap replay of
+// a stored answer and inflate the figures.
+const nextKey = () => `bench-${input.runId}-${input.step}-${(sequence += 1)}`;
 const body = JSON.stringify({
   customerId: input.customerId,
   items: [{ sku: input.sku, quantity: 1 }],
 });
-const result = await new Promise<autocannon.Result>((resolve, reject) => {
-  const instance = autocannon(
-    {
-      url: input.url,
-      connections: input.connections,
-      // autocannon counts in seconds; fractions are fine.
-      duration: input.durationMs / 1000,
-      // Longer than any deadline of purchase: an answer that never comes is its own count.
-      timeout: 30,
-      requests: [
-        {
-          method: 'POST',
-          path: '/v1/purchases',
-          // A fresh key for every request, unique across runs: a repeated key would be a cheap
-          // replay of a stored answer and inflate the figures.
-          setupRequest: (request) => ({
-            ...request,
-            headers: {
-              'content-type': 'application/json',
-              'idempotency-key': `bench-${input.runId}-${input.step}-${(sequence += 1)}`,
-            },
-            body,
-          }),
-        },
-      ],
-    },
-    (error: unknown, done: autocannon.Result) =>
-      error
-        ? reject(error instanceof Error ? error : new Error('autocannon failed'))
-        : resolve(done),
-  );
-  // Every answer, whatever its status, with its own latency: autocannon's summary keeps the
-  // latency of 2xx answers only.
-  instance.on('response', (_client, statusCode, _bytes, responseTimeMs) => {
-    histogramOf(statusCode).recordValue(Math.max(1, Math.round(responseTimeMs * 1000)));
+// Longer than any deadline of purchase: an answer that never comes is its own count.
+const TIMEOUT_MS = 30_000;
+
+interface Run {
+  errors: number;
+  timeouts: number;
+  connections: number;
+  elapsedMs: number;
+}
+
+/** Every answer, whatever its status, with its own latency. */
+function record(statusCode: number, latencyMs: number): void {
+  histogramOf(statusCode).recordValue(Math.max(1, Math.round(latencyMs * 1000)));
+}
+
+/** Clients that ask again at once: autocannon, as fast as purchase answers. */
+function clientsIgnoringRetryAfter(): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: input.url,
+        connections: input.connections,
+        // autocannon counts in seconds; fractions are fine.
+        duration: input.durationMs / 1000,
+        timeout: TIMEOUT_MS / 1000,
+        requests: [
+          {
+            method: 'POST',
+            path: '/v1/purchases',
+            setupRequest: (request) => ({
+              ...request,
+              headers: { 'content-type': 'application/json', 'idempotency-key': nextKey() },
+              body,
+            }),
+          },
+        ],
+      },
+      (error: unknown, done: autocannon.Result) =>
+        error
+          ? reject(error instanceof Error ? error : new Error('autocannon failed'))
+          : resolve({
+              errors: done.errors - done.timeouts,
+              timeouts: done.timeouts,
+              connections: done.connections,
+              elapsedMs: done.duration * 1000,
+            }),
+    );
+    // autocannon's summary keeps the latency of 2xx answers only.
+    instance.on('response', (_client, statusCode, _bytes, responseTimeMs) =>
+      record(statusCode, responseTimeMs),
+    );
   });
-});
+}
+
+/** Clients that wait as their 503 asks: one undici connection each, one request at a time. */
+async function clientsHonouringRetryAfter(): Promise<Run> {
+  const started = performance.now();
+  const end = started + input.durationMs;
+  const run: Run = { errors: 0, timeouts: 0, connections: 0, elapsedMs: 0 };
+  const oneClient = async () => {
+    const client = new Client(input.url, {
+      pipelining: 1,
+      headersTimeout: TIMEOUT_MS,
+      bodyTimeout: TIMEOUT_MS,
+    });
+    client.once('connect', () => (run.connections += 1));
+    try {
+      while (performance.now() < end) {
+        const sent = performance.now();
+        try {
+          const answer = await client.request({
+            method: 'POST',
+            path: '/v1/purchases',
+            headers: { 'content-type': 'application/json', 'idempotency-key': nextKey() },
+            body,
+          });
+          await answer.body.dump();
+          const answered = performance.now();
+          // As autocannon does: only what is answered within the window counts.
+          if (answered > end) break;
+          record(answer.statusCode, answered - sent);
+          const retryAfterS = Number(answer.headers['retry-after']);
+          if (answer.statusCode === 503 && retryAfterS > 0) {
+            const waitMs = retryAfterS * 1000 * (1 + Math.random() / 2);
+            await sleep(Math.min(waitMs, end - performance.now()));
+          }
+        } catch (error) {
+          if (error instanceof undiciErrors.HeadersTimeoutError) run.timeouts += 1;
+          else run.errors += 1;
+          // A refused or broken connection: undici reconnects on the next request.
+          await sleep(Math.min(100, Math.max(0, end - performance.now())));
+        }
+      }
+    } finally {
+      await client.destroy();
+    }
+  };
+  await Promise.all(Array.from({ length: input.connections }, oneClient));
+  run.elapsedMs = input.durationMs;
+  return run;
+}
+
+const run =
+  input.retryAfter === 'honoured'
+    ? await clientsHonouringRetryAfter()
+    : await clientsIgnoringRetryAfter();
 
 const statuses: Record<string, StatusStats> = {};
 for (const [status, histogram] of [...histograms].sort(([a], [b]) => a - b)) {
@@ -112,10 +195,7 @@ for (const [status, histogram] of [...histograms].sort(([a], [b]) => a - b)) {
 }
 const output: LoadOutput = {
   statuses,
-  errors: result.errors - result.timeouts,
-  timeouts: result.timeouts,
-  connections: result.connections,
-  elapsedMs: result.duration * 1000,
+  ...run,
   maxOpenFiles: softOpenFilesLimit(),
 };
 process.stdout.write(`${JSON.stringify(output)}\n`);

@@ -1,8 +1,10 @@
-import type { LoadOutput, StatusStats } from './overload-load.js';
+import type { LoadOutput, RetryAfter, StatusStats } from './overload-load.js';
 
 /** One concurrency of the overload benchmark, as measured. */
 export interface Step extends LoadOutput {
   clients: number;
+  /** What the clients did after a 503. */
+  retryAfter: RetryAfter;
   /** Established connections to purchase's port halfway through (undefined: `ss` missing). */
   openConnections: number | undefined;
   /** Orders purchase stored for this step's customer: at least the 201s. */

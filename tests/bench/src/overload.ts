@@ -14,14 +14,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { REPO_ROOT } from '@switchboard/testing';
 import { composeProject } from './compose-project.js';
-import type { LoadInput, LoadOutput } from './overload-load.js';
-import { judge, printSteps, type Step } from './overload-report.js';
+import type { LoadInput, LoadOutput, RetryAfter } from './overload-load.js';
+import { judge, printSteps, type Goal, type Step } from './overload-report.js';
 
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 20_000);
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 5_000);
 /** How long after a step the reservations without an order are counted. */
 const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 10_000);
 const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '64,256,1024,4096').split(',').map(Number);
+/** The kinds of client to run every concurrency with (see overload-load.ts). */
+const RETRY_AFTER = (process.env.BENCH_RETRY_AFTER ?? 'honoured,ignored').split(
+  ',',
+) as RetryAfter[];
 const SKU = 'sku-bench';
 
 const runId = randomUUID().slice(0, 8);
@@ -155,48 +159,59 @@ try {
     step: 'warmup',
     customerId: customerOf('warmup'),
     sku: SKU,
+    retryAfter: 'honoured',
   });
   await sleep(SETTLE_MS);
   let orphansBefore = (await reservationsWithoutOrder()).length;
 
   const steps: Step[] = [];
-  for (const clients of CONCURRENCY) {
-    const step = `c${clients}`;
-    process.stderr.write(
-      `${clients} clients for ${DURATION_MS} ms (load ${loadavg()[0]!.toFixed(2)})\n`,
-    );
-    const loadAverage = loadavg()[0]!;
-    const running = load(pid, {
-      url,
-      connections: clients,
-      durationMs: DURATION_MS,
-      runId,
-      step,
-      customerId: customerOf(step),
-      sku: SKU,
-    });
-    // Halfway through, every client should hold its connection.
-    const open = sleep(DURATION_MS / 2).then(() => establishedConnections(pid));
-    const [output, openConnections] = await Promise.all([running, open]);
-    // The answers are in; work purchase abandoned may still be releasing. Then count.
-    await sleep(SETTLE_MS);
-    const orphansNow = (await reservationsWithoutOrder()).length;
-    steps.push({
-      clients,
-      ...output,
-      openConnections,
-      storedOrders: await storedOrders(customerOf(step)),
-      reservationsWithoutOrder: orphansNow - orphansBefore,
-      loadAverage,
-    });
-    orphansBefore = orphansNow;
+  for (const retryAfter of RETRY_AFTER) {
+    for (const clients of CONCURRENCY) {
+      const step = `${retryAfter}-c${clients}`;
+      const loadAverage = loadavg()[0]!;
+      process.stderr.write(
+        `${clients} clients, Retry-After ${retryAfter}, for ${DURATION_MS} ms (load ${loadAverage.toFixed(2)})\n`,
+      );
+      const running = load(pid, {
+        url,
+        connections: clients,
+        durationMs: DURATION_MS,
+        runId,
+        step,
+        customerId: customerOf(step),
+        sku: SKU,
+        retryAfter,
+      });
+      // Halfway through, every client should hold its connection.
+      const open = sleep(DURATION_MS / 2).then(() => establishedConnections(pid));
+      const [output, openConnections] = await Promise.all([running, open]);
+      // The answers are in; work purchase abandoned may still be releasing. Then count.
+      await sleep(SETTLE_MS);
+      const orphansNow = (await reservationsWithoutOrder()).length;
+      steps.push({
+        clients,
+        retryAfter,
+        ...output,
+        openConnections,
+        storedOrders: await storedOrders(customerOf(step)),
+        reservationsWithoutOrder: orphansNow - orphansBefore,
+        loadAverage,
+      });
+      orphansBefore = orphansNow;
+    }
   }
 
-  printSteps(steps);
-  const goals = judge(steps);
-  console.log('');
-  for (const goal of goals) {
-    console.log(`${goal.met ? 'MET   ' : 'MISSED'} ${goal.name}: ${goal.detail}`);
+  const goals: Goal[] = [];
+  for (const retryAfter of RETRY_AFTER) {
+    const ofKind = steps.filter((step) => step.retryAfter === retryAfter);
+    console.log(`\nclients that get a 503 with Retry-After: ${retryAfter}`);
+    printSteps(ofKind);
+    const judged = judge(ofKind).map((goal) => ({ ...goal, name: `${retryAfter}: ${goal.name}` }));
+    console.log('');
+    for (const goal of judged) {
+      console.log(`${goal.met ? 'MET   ' : 'MISSED'} ${goal.name}: ${goal.detail}`);
+    }
+    goals.push(...judged);
   }
   console.log(
     `\nmachine: ${cpus().length} CPUs, load average ${loadavg()
