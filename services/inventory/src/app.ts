@@ -130,7 +130,7 @@ export function createApp({ config, logger, registry }: AppDeps): App {
     setNotReady = () => ops.setReady(false);
     await started('ops server', () => ops.stop());
 
-    // One implementation, three transports (DESIGN.md §3): the same handlers serve gRPC over
+    // One implementation, three transports (ADR 9): the same handlers serve gRPC over
     // TCP, gRPC over the Unix-domain socket and the NATS service.
     const inventory = createInventory(repository);
     // WatchStock streams follow the StockChanged events on one NATS subscription.
