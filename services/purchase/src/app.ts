@@ -143,10 +143,17 @@ export function createApp(deps: {
         queueSize: config.admissionQueueSize,
         queueTimeoutMs: config.admissionQueueTimeoutMs,
       }),
+      earlyRetries: config.admissionEarlyRetries,
       requestTimeoutMs: config.requestTimeoutMs,
       keepAliveTimeoutMs: config.httpKeepAliveTimeoutMs,
     });
-    await http.listen({ host: config.httpHost, port: config.httpPort });
+    await http.listen({
+      host: config.httpHost,
+      port: config.httpPort,
+      // Connections the kernel has completed but purchase has not yet accepted wait here; a
+      // burst of clients beyond it has its handshakes dropped and retried a second later.
+      backlog: config.httpListenBacklog,
+    });
     lifecycle.onStop('http server', () => http.close());
     const address = http.server.address();
     const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;

@@ -64,6 +64,11 @@ export const configSpec = {
     min: 0,
     max: 60_000,
   }),
+  // A request back on a refused connection before its Retry-After: held until then, or, behind
+  // a proxy that carries many clients on one connection, served at once (early-retries.ts).
+  admissionEarlyRetries: oneOf('ADMISSION_EARLY_RETRIES', ['hold', 'serve'], { default: 'hold' }),
+  // The kernel caps it at net.core.somaxconn (4096 by default since Linux 5.4).
+  httpListenBacklog: integer('HTTP_LISTEN_BACKLOG', { default: 4096, min: 1, max: 65_535 }),
   reservationTtlSeconds: integer('RESERVATION_TTL_SECONDS', { default: 900, min: 1, max: 3600 }),
   logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, { default: 'info' }),
   shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', { default: 10_000, min: 0 }),

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Agent, request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import type { StartedPostgreSqlContainer } from '@testcontainers/postgresql';
 import { connectBus, type Bus } from '@switchboard/bus';
@@ -780,6 +781,118 @@ describe('under overload', () => {
     } finally {
       await smallDb.end();
       await small.app.stop();
+    }
+  });
+});
+
+describe('a client that ignores Retry-After', () => {
+  /**
+   * A purchase with one slot and no queue, its slot held by a request whose body never comes
+   * (admission is the first thing a request meets, before its body is read).
+   */
+  async function fullPurchase(database: string, env: Record<string, string> = {}) {
+    const full = await startPurchase({
+      DATABASE_URL: await createDatabase(postgres, database),
+      INVENTORY_TARGET: inventory.grpcTarget,
+      NATS_URL: nats.url,
+      ADMISSION_INITIAL_LIMIT: '1',
+      ADMISSION_MIN_LIMIT: '1',
+      ADMISSION_MAX_LIMIT: '1',
+      ADMISSION_QUEUE_SIZE: '0',
+      ...env,
+    });
+    const holder = connect(Number(new URL(full.baseUrl).port), '127.0.0.1');
+    holder.write(
+      'POST /v1/purchases HTTP/1.1\r\nHost: purchase\r\nContent-Type: application/json\r\n' +
+        `Idempotency-Key: ${randomUUID()}\r\nContent-Length: 100\r\n\r\n`,
+    );
+    // Full once a purchase is refused for want of a slot.
+    await expect
+      .poll(async () => (await sendTwice(full.baseUrl)).first.status, { timeout: 5_000 })
+      .toBe(503);
+    return {
+      baseUrl: full.baseUrl,
+      async stop() {
+        holder.destroy();
+        await full.app.stop();
+      },
+    };
+  }
+
+  /** Two purchases one after the other on one keep-alive connection, the second at once. */
+  async function sendTwice(baseUrl: string) {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const once = () =>
+      new Promise<{ status: number; answeredAt: number; reusedSocket: boolean }>(
+        (resolve, reject) => {
+          const request = httpRequest(
+            `${baseUrl}/v1/purchases`,
+            {
+              method: 'POST',
+              agent,
+              headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+            },
+            (response) => {
+              response.resume();
+              response.on('end', () =>
+                resolve({
+                  status: response.statusCode!,
+                  answeredAt: performance.now(),
+                  reusedSocket: request.reusedSocket,
+                }),
+              );
+            },
+          );
+          request.on('error', reject);
+          request.end(
+            JSON.stringify({
+              customerId: 'impatient',
+              items: [{ sku: 'sku-sticker', quantity: 1 }],
+            }),
+          );
+        },
+      );
+    try {
+      const first = await once();
+      const second = await once();
+      return { first, second, gapMs: second.answeredAt - first.answeredAt };
+    } finally {
+      agent.destroy();
+    }
+  }
+
+  it('is held on its connection until its Retry-After is up, then refused again; a new connection is not held', async () => {
+    const full = await fullPurchase('purchase_hold_early_retries');
+    try {
+      const [twice, fresh] = await Promise.all([
+        sendTwice(full.baseUrl),
+        // Meanwhile, on a connection of its own, a refusal comes at once.
+        new Promise((resolve) => setTimeout(resolve, 200)).then(() => sendTwice(full.baseUrl)),
+      ]);
+      expect(twice.first.status).toBe(503);
+      expect(twice.second.status).toBe(503);
+      expect(twice.second.reusedSocket).toBe(true);
+      // Retry-After: 1. (Timers may fire up to a millisecond early.)
+      expect(twice.gapMs).toBeGreaterThanOrEqual(999);
+      expect(fresh.first.status).toBe(503);
+      expect(fresh.first.answeredAt).toBeLessThan(twice.second.answeredAt);
+    } finally {
+      await full.stop();
+    }
+  });
+
+  it('is answered at once with ADMISSION_EARLY_RETRIES=serve (connections shared by a proxy)', async () => {
+    const full = await fullPurchase('purchase_serve_early_retries', {
+      ADMISSION_EARLY_RETRIES: 'serve',
+    });
+    try {
+      const twice = await sendTwice(full.baseUrl);
+      expect(twice.first.status).toBe(503);
+      expect(twice.second.status).toBe(503);
+      expect(twice.second.reusedSocket).toBe(true);
+      expect(twice.gapMs).toBeLessThan(900);
+    } finally {
+      await full.stop();
     }
   });
 });

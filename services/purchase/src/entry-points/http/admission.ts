@@ -1,30 +1,37 @@
 import { refusal, type AdaptiveLimiter, type Outcome } from '@switchboard/admission';
 import type { FastifyInstance } from 'fastify';
+import type { EarlyRetryHold } from './early-retries.js';
 import { sendError } from './error-replies.js';
 
 /**
  * Admission control of the routes registered on `app` (ADR 11). A request takes a slot of the
  * limiter first thing (onRequest: before its body is read or validated, so a refusal costs
  * little), waits briefly in the limiter's queue, or is answered 503 OVERLOADED with
- * Retry-After at once. The slot is freed when the response is done, or when the client goes
+ * Retry-After at once. A request that comes back on a refused connection before its
+ * Retry-After is up is held until then first (early-retries.ts). The slot is freed when the response is done, or when the client goes
  * away, whichever comes first; the raw response's 'close' event marks both, exactly once.
  */
 export function admitRequests(
   app: FastifyInstance,
-  deps: { limiter: AdaptiveLimiter; requestTimeoutMs: number },
+  deps: { limiter: AdaptiveLimiter; requestTimeoutMs: number; earlyRetries: EarlyRetryHold },
 ): void {
-  app.addHook('onRequest', async (_request, reply) => {
-    // While queued, a client that goes away takes its request out of the queue.
+  app.addHook('onRequest', async (request, reply) => {
+    // While held or queued, a client that goes away takes its request out of the line.
     const clientLeft = new AbortController();
     const leaveQueue = () => clientLeft.abort();
     reply.raw.once('close', leaveQueue);
+    const { socket } = request.raw;
+    await deps.earlyRetries.wait(socket, clientLeft.signal);
     const admission = await deps.limiter.acquire({
       // The request's deadline counts from its arrival, as requestDeadline does.
       timeLeftMs: deps.requestTimeoutMs - reply.elapsedTime,
       signal: clientLeft.signal,
     });
     reply.raw.off('close', leaveQueue);
-    if (!admission.admitted) return sendError(reply, refusal(deps.limiter.name, admission.reason));
+    if (!admission.admitted) {
+      deps.earlyRetries.refused(socket);
+      return sendError(reply, refusal(deps.limiter.name, admission.reason));
+    }
 
     // Once admitted, the slot is freed when the response closes: sent, or cut off by the client.
     const release = () =>

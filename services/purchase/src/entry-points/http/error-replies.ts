@@ -8,6 +8,9 @@ export interface ErrorBody {
   error: { code: ErrorCode; message: string; details?: Record<string, unknown> };
 }
 
+/** How long a client told to come back later is asked to wait, in seconds (Retry-After). */
+export const RETRY_AFTER_SECONDS = 1;
+
 /** Sends an AppError with the status of the one error table. */
 export function sendError(reply: FastifyReply, error: AppError): FastifyReply {
   const body: ErrorBody = { error: { code: error.code, message: error.message } };
@@ -18,7 +21,7 @@ export function sendError(reply: FastifyReply, error: AppError): FastifyReply {
     error.code === 'OVERLOADED' ||
     error.code === 'IDEMPOTENCY_KEY_IN_USE'
   )
-    reply.header('retry-after', '1');
+    reply.header('retry-after', String(RETRY_AFTER_SECONDS));
   return reply.code(httpStatusOf(error.code)).send(body);
 }
 

@@ -7,7 +7,13 @@ import type { Registry } from 'prom-client';
 import type { InventoryClient } from '../../domain/inventory-client.js';
 import type { PurchaseService } from '../../domain/purchase-service.js';
 import { admitRequests } from './admission.js';
-import { handleClientError, handleError, handleFrameworkError } from './error-replies.js';
+import { NO_EARLY_RETRY_HOLD, createEarlyRetryHold } from './early-retries.js';
+import {
+  RETRY_AFTER_SECONDS,
+  handleClientError,
+  handleError,
+  handleFrameworkError,
+} from './error-replies.js';
 import { registerPurchaseRoutes } from './purchase-routes.js';
 import { registerStockRoutes } from './stock-routes.js';
 
@@ -19,6 +25,8 @@ export function createHttpServer(deps: {
   inventory: InventoryClient;
   /** Admission control of the API routes (ADR 11). */
   limiter: AdaptiveLimiter;
+  /** Whether a request back on a refused connection before its Retry-After is held. */
+  earlyRetries: 'hold' | 'serve';
   requestTimeoutMs: number;
   /** Longer than the load balancer's idle timeout (checked in config.ts). */
   keepAliveTimeoutMs: number;
@@ -67,7 +75,14 @@ export function createHttpServer(deps: {
   // The API routes, in a context of their own behind admission control; a 404 does no work,
   // and the ops port (/livez, /readyz, /metrics) is another server, so neither is limited.
   void app.register((api, _options, done) => {
-    admitRequests(api, deps);
+    admitRequests(api, {
+      limiter: deps.limiter,
+      requestTimeoutMs: deps.requestTimeoutMs,
+      earlyRetries:
+        deps.earlyRetries === 'hold'
+          ? createEarlyRetryHold(RETRY_AFTER_SECONDS * 1000)
+          : NO_EARLY_RETRY_HOLD,
+    });
     registerPurchaseRoutes(api, deps);
     registerStockRoutes(api, deps);
     done();
