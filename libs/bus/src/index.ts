@@ -46,12 +46,16 @@ export {
   ERROR_DETAILS_HEADER,
   TIMEOUT_HEADER,
   endpointSubject,
-  natsRequest,
+} from './request-reply-protocol.js';
+export {
   startNatsService,
   type EndpointHandler,
   type NatsService,
   type NatsServiceOptions,
   type RequestContext,
+} from './request-reply-server.js';
+export {
+  natsRequest,
   type RequestOptions,
   type RequestRetryPolicy,
-} from './request-reply.js';
+} from './request-reply-client.js';
