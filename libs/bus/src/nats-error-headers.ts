@@ -3,9 +3,10 @@ import { headers, type MsgHdrs } from '@nats-io/transport-node';
 import {
   AppError,
   codeOfNatsServiceError,
-  isErrorCode,
+  fromWireError,
   natsServiceErrorOf,
-  type ErrorDetails,
+  singleLineMessage,
+  toWireError,
 } from '@switchboard/errors';
 import { ERROR_CODE_HEADER, ERROR_DETAILS_HEADER } from './request-reply-protocol.js';
 
@@ -19,19 +20,20 @@ export interface NatsErrorReply {
   headers: MsgHdrs;
 }
 
-/** Builds the error reply of an AppError; INTERNAL messages stay inside the process. */
+/**
+ * Builds the error reply of an AppError from `@switchboard/errors`' wire form; this file adds
+ * only the NATS framing: base64 for the details, one line of text for the message.
+ */
 export function toNatsErrorReply(error: AppError): NatsErrorReply {
+  const wire = toWireError(error);
   const extra = headers();
-  extra.set(ERROR_CODE_HEADER, error.code);
-  if (error.details)
-    extra.set(
-      ERROR_DETAILS_HEADER,
-      Buffer.from(JSON.stringify(error.details), 'utf8').toString('base64'),
-    );
-  const description = error.code === 'INTERNAL' ? 'internal error' : error.message;
+  extra.set(ERROR_CODE_HEADER, wire.code);
+  if (wire.details) extra.set(ERROR_DETAILS_HEADER, Buffer.from(wire.details).toString('base64'));
   return {
-    serviceErrorCode: natsServiceErrorOf(error.code),
-    description: headerText(description),
+    serviceErrorCode: natsServiceErrorOf(wire.code),
+    // The micro protocol's header, which other NATS tools show as is: CR and LF would be
+    // refused. The exact data travel in the details.
+    description: singleLineMessage(wire.message),
     headers: extra,
   };
 }
@@ -47,38 +49,15 @@ export function fromNatsErrorReply(
   const number = replyHeaders?.get(ServiceErrorCodeHeader);
   if (!replyHeaders || !number) return undefined;
   const description = replyHeaders.get(ServiceErrorHeader);
-  const code = replyHeaders.get(ERROR_CODE_HEADER);
-  if (isErrorCode(code)) {
-    return new AppError(code, description, {
-      details: decodeDetails(replyHeaders.get(ERROR_DETAILS_HEADER)),
-    });
-  }
+  const details = replyHeaders.get(ERROR_DETAILS_HEADER);
+  const appError = fromWireError({
+    code: replyHeaders.get(ERROR_CODE_HEADER),
+    message: description,
+    // What is not base64 decodes to bytes that are no JSON: the details are dropped.
+    details: details === '' ? undefined : Buffer.from(details, 'base64'),
+  });
+  if (appError) return appError;
+  // A service that is not ours: only the micro protocol's number to go by.
   const fallback = codeOfNatsServiceError(Number(number));
   return new AppError(fallback, `${peer}: ${description || fallback.toLowerCase()}`);
-}
-
-/**
- * A message made fit for the micro protocol's `Nats-Service-Error` header, which other NATS
- * tools show as is: control characters (CR and LF would be refused) become spaces and unpaired
- * surrogates U+FFFD. The exact data travel in the details; the message is for people.
- */
-function headerText(message: string): string {
-  // eslint-disable-next-line no-control-regex
-  return message.toWellFormed().replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
-}
-
-/**
- * The details of an error reply, or undefined when missing, not base64 of JSON or not an
- * object: a peer that sends something else loses its details, never crashes the caller.
- */
-function decodeDetails(value: string): ErrorDetails | undefined {
-  if (value === '') return undefined;
-  try {
-    const details: unknown = JSON.parse(Buffer.from(value, 'base64').toString('utf8'));
-    return typeof details === 'object' && details !== null && !Array.isArray(details)
-      ? (details as ErrorDetails)
-      : undefined;
-  } catch {
-    return undefined;
-  }
 }
