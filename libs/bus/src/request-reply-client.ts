@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errors, headers, type Msg } from '@nats-io/transport-node';
 import { AppError, toAppError } from '@switchboard/errors';
+import { backoff } from '@switchboard/resilience';
 import type { Bus } from './connection.js';
 import { requestMetrics } from './metrics.js';
 import { fromNatsErrorReply } from './nats-error-headers.js';
@@ -32,9 +33,6 @@ export interface RequestRetryPolicy {
   backoffMultiplier: number;
 }
 
-/** ±20 % on each backoff, as grpc-js does (gRFC A6), so that clients retrying together spread out. */
-const BACKOFF_JITTER = 0.2;
-
 /**
  * One request to a service endpoint; resolves with the reply's payload, rejects only with
  * AppError. While the connection is down it fails at once (UNAVAILABLE) rather than holding
@@ -61,7 +59,6 @@ export async function natsRequest(
     metrics.observe('client', subject, error.code, startedAt);
     throw error;
   };
-  let backoffMs = retry?.initialBackoffMs ?? 0;
   for (let attempt = 1; ; attempt += 1) {
     let error: AppError;
     try {
@@ -71,7 +68,15 @@ export async function natsRequest(
     } catch (thrown) {
       error = toAppError(thrown);
     }
-    const pauseMs = backoffMs * (1 + BACKOFF_JITTER * (2 * Math.random() - 1));
+    // ±20 % on each pause, as grpc-js does, so that clients retrying together spread out.
+    const pauseMs =
+      retry === undefined
+        ? 0
+        : backoff(attempt, {
+            initialMs: retry.initialBackoffMs,
+            maxMs: retry.maxBackoffMs,
+            multiplier: retry.backoffMultiplier,
+          });
     const retrying =
       retry !== undefined &&
       attempt < retry.maxAttempts &&
@@ -86,7 +91,6 @@ export async function natsRequest(
       return fail(new AppError('CANCELLED', 'the call was cancelled'));
     }
     metrics.retries.inc({ subject });
-    backoffMs = Math.min(backoffMs * retry.backoffMultiplier, retry.maxBackoffMs);
   }
 }
 
