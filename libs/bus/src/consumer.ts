@@ -2,9 +2,9 @@ import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
 import { backoff } from '@switchboard/resilience';
 import type { Bus } from './connection.js';
-import { EVENT_TYPE_HEADER, type Event, type EventType } from './events.js';
+import { deadLetterSubject } from './dead-letter-stream.js';
+import { EVENT_TYPE_HEADER, type Event, type EventType } from './event-type.js';
 import { consumerMetrics } from './metrics.js';
-import { deadLetterSubject } from './topology.js';
 
 /** What a handler knows of the message that carried its event. */
 export interface Delivery {
