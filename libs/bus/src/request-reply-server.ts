@@ -53,9 +53,9 @@ export async function startNatsService(
 ): Promise<NatsService> {
   const logger = bus.logger.child({ component: 'nats-service', service: options.name });
   const metrics = requestMetrics(bus.registry);
-  // @nats-io/services is a prerelease built against an older @nats-io/nats-core; its types
-  // differ from the connection's (3.4) but the protocol and the calls it uses are the same
-  // (ADR 9), so the connection is passed through this one cast.
+  // @nats-io/services (pinned at the prerelease 3.0.0-25) is built against its own, older
+  // @nats-io/nats-core: its types differ from the connection's (3.4), the protocol and the
+  // calls it makes are the same. The first of the two casts this costs (ADR 13).
   const service: Service = await new Svcm(bus.connection as never).add({
     name: options.name,
     version: options.version,
@@ -136,7 +136,7 @@ export async function startNatsService(
     try {
       const reply = toNatsErrorReply(error);
       message.respondError(reply.serviceErrorCode, reply.description, undefined, {
-        // The second nats-core's header type (ADR 13); the same class at run time.
+        // The second cast (ADR 13): headers of our nats-core, typed as the older one's.
         headers: reply.headers as never,
       });
     } catch (thrown) {
