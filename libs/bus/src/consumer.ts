@@ -1,9 +1,10 @@
 import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
+import { backoff } from '@switchboard/resilience';
 import type { Bus } from './connection.js';
-import { EVENT_TYPE_HEADER, type Event, type EventType } from './events.js';
+import { deadLetterSubject } from './dead-letter-stream.js';
+import { EVENT_TYPE_HEADER, type Event, type EventType } from './event-type.js';
 import { consumerMetrics } from './metrics.js';
-import { deadLetterSubject } from './topology.js';
 
 /** What a handler knows of the message that carried its event. */
 export interface Delivery {
@@ -201,8 +202,7 @@ export async function startEventConsumer<T extends Event>(
 
   /** Doubling from retryDelayMs, capped, with jitter so failed messages do not return in step. */
   function retryDelay(deliveryCount: number): number {
-    const base = Math.min(options.retryDelayMs * 2 ** (deliveryCount - 1), maxRetryDelayMs);
-    return Math.round(base / 2 + (Math.random() * base) / 2);
+    return backoff(deliveryCount, { initialMs: options.retryDelayMs, maxMs: maxRetryDelayMs });
   }
 
   return {

@@ -3,8 +3,8 @@ import { headers } from '@nats-io/transport-node';
 import { AppError } from '@switchboard/errors';
 import type { Bus } from './connection.js';
 import { DEAD_LETTER_HEADERS } from './consumer.js';
-import { EVENT_TYPE_HEADER } from './events.js';
-import { DEAD_LETTER_STREAM } from './topology.js';
+import { DEAD_LETTER_STREAM_NAME } from './dead-letter-stream.js';
+import { EVENT_TYPE_HEADER } from './event-type.js';
 
 /** One message a consumer gave up on, as the DEADLETTER stream holds it. */
 export interface DeadLetter {
@@ -56,14 +56,14 @@ export async function listDeadLetters(
 ): Promise<DeadLetter[]> {
   const limit = options.limit ?? DEFAULT_LIST_LIMIT;
   const filter = `deadletter.${options.stream ?? '*'}.${options.consumer ?? '*'}`;
-  const info = await bus.manager.streams.info(DEAD_LETTER_STREAM.name);
+  const info = await bus.manager.streams.info(DEAD_LETTER_STREAM_NAME);
   const letters: DeadLetter[] = [];
   let next = info.state.first_seq;
   while (letters.length < limit && next <= info.state.last_seq) {
     // next_by_subj jumps over other consumers' letters and the gaps replays leave; the
     // manager's type knows only seq and last_by_subj, the server takes both.
     const query = { seq: next, next_by_subj: filter } as unknown as MsgRequest;
-    const stored = await bus.manager.streams.getMessage(DEAD_LETTER_STREAM.name, query);
+    const stored = await bus.manager.streams.getMessage(DEAD_LETTER_STREAM_NAME, query);
     if (!stored) break;
     letters.push(deadLetterOf(stored));
     next = stored.seq + 1;
@@ -94,11 +94,11 @@ export async function replayDeadLetter(
       details: { sequence },
     });
   }
-  const stored = await bus.manager.streams.getMessage(DEAD_LETTER_STREAM.name, { seq: sequence });
+  const stored = await bus.manager.streams.getMessage(DEAD_LETTER_STREAM_NAME, { seq: sequence });
   if (!stored) {
     throw new AppError(
       'NOT_FOUND',
-      `no dead letter ${sequence} in ${DEAD_LETTER_STREAM.name}: already replayed, deleted or aged out`,
+      `no dead letter ${sequence} in ${DEAD_LETTER_STREAM_NAME}: already replayed, deleted or aged out`,
       { details: { sequence } },
     );
   }
@@ -106,7 +106,7 @@ export async function replayDeadLetter(
   if (!deadLetter.originalSubject || !deadLetter.originalStream) {
     throw new AppError(
       'INVALID_ARGUMENT',
-      `${DEAD_LETTER_STREAM.name} message ${sequence} has no ${DEAD_LETTER_HEADERS.subject} or ${DEAD_LETTER_HEADERS.stream} header`,
+      `${DEAD_LETTER_STREAM_NAME} message ${sequence} has no ${DEAD_LETTER_HEADERS.subject} or ${DEAD_LETTER_HEADERS.stream} header`,
       { details: { sequence, subject: stored.subject } },
     );
   }
@@ -126,7 +126,7 @@ export async function replayDeadLetter(
       { details: { sequence, stream: ack.stream, streamSequence: ack.seq } },
     );
   }
-  await bus.manager.streams.deleteMessage(DEAD_LETTER_STREAM.name, sequence);
+  await bus.manager.streams.deleteMessage(DEAD_LETTER_STREAM_NAME, sequence);
   bus.logger.info(
     {
       sequence,

@@ -1,30 +1,27 @@
 export { connectBus, type Bus, type BusOptions } from './connection.js';
 export {
   EVENT_TYPE_HEADER,
-  ORDER_CANCELLED,
-  ORDER_CONFIRMED,
-  STOCK_CHANGED,
   encodeEvent,
   isSubjectToken,
-  stockChangedSubject,
   type EncodedEvent,
   type Event,
   type EventType,
-} from './events.js';
+} from './event-type.js';
 export {
-  DEAD_LETTER_STREAM,
-  DUPLICATE_WINDOW_MS,
-  INVENTORY_STREAM,
-  ORDERS_STREAM,
-  STREAMS,
-  deadLetterSubject,
+  limitsRetentionStream,
   type DurableConsumerDefinition,
   type StreamDefinition,
-} from './topology.js';
+} from './stream-definitions.js';
+export {
+  DEAD_LETTER_STREAM_NAME,
+  deadLetterStream,
+  deadLetterSubject,
+} from './dead-letter-stream.js';
 export {
   assertDuplicateWindowCovers,
   ensureDurableConsumer,
   ensureStreams,
+  isStreamNotFound,
 } from './provisioning.js';
 export { publishEncodedEvent, publishEvent } from './publisher.js';
 export {
@@ -34,6 +31,7 @@ export {
   type EventConsumer,
   type EventConsumerOptions,
 } from './consumer.js';
+export { startDurableEventConsumer } from './durable-event-consumer.js';
 export {
   listDeadLetters,
   replayDeadLetter,
@@ -46,12 +44,16 @@ export {
   ERROR_DETAILS_HEADER,
   TIMEOUT_HEADER,
   endpointSubject,
-  natsRequest,
+} from './request-reply-protocol.js';
+export {
   startNatsService,
   type EndpointHandler,
   type NatsService,
   type NatsServiceOptions,
   type RequestContext,
+} from './request-reply-server.js';
+export {
+  natsRequest,
   type RequestOptions,
   type RequestRetryPolicy,
-} from './request-reply.js';
+} from './request-reply-client.js';

@@ -1,7 +1,7 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 /** A metric of the registry by name, created the first time: several connections share one. */
-function once<M extends Counter<string> | Gauge<string>>(
+function once<M extends Counter<string> | Gauge<string> | Histogram<string>>(
   registry: Registry,
   name: string,
   create: () => M,
@@ -94,5 +94,38 @@ export function consumerMetrics(registry: Registry) {
           registers: [registry],
         }),
     ),
+  };
+}
+
+/** nats_request_duration_seconds by side, subject and outcome; nats_request_retries_total. */
+export function requestMetrics(registry: Registry) {
+  const retries = once(
+    registry,
+    'nats_request_retries_total',
+    () =>
+      new Counter({
+        name: 'nats_request_retries_total',
+        help: 'NATS requests sent again by the client because no responder answered or the service was overloaded, by subject.',
+        labelNames: ['subject'] as const,
+        registers: [registry],
+      }),
+  );
+  const duration = once(
+    registry,
+    'nats_request_duration_seconds',
+    () =>
+      new Histogram({
+        name: 'nats_request_duration_seconds',
+        help: 'NATS request-reply calls by side (client, server), subject and outcome (OK or the error code).',
+        labelNames: ['side', 'subject', 'outcome'] as const,
+        buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+        registers: [registry],
+      }),
+  );
+  return {
+    retries,
+    observe(side: 'client' | 'server', subject: string, outcome: string, startedAt: number) {
+      duration.observe({ side, subject, outcome }, (performance.now() - startedAt) / 1000);
+    },
   };
 }

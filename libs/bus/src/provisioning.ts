@@ -5,7 +5,7 @@ import {
   durableConsumerConfig,
   type DurableConsumerDefinition,
   type StreamDefinition,
-} from './topology.js';
+} from './stream-definitions.js';
 
 /** JetStream's error code for "stream name already in use with a different configuration". */
 const STREAM_NAME_IN_USE = 10058;
@@ -14,9 +14,15 @@ function hasCode(error: unknown, code: number): boolean {
   return error instanceof JetStreamApiError && error.code === code;
 }
 
+/** JetStream's answer when the stream named does not exist (yet). */
+export function isStreamNotFound(error: unknown): boolean {
+  return hasCode(error, JetStreamApiCodes.StreamNotFound);
+}
+
 /**
  * Creates each stream, or brings an existing one to this config. Safe to run at every start
  * and from several replicas at once: the one that loses the race to create updates instead.
+ * A service ensures the streams it owns: those it publishes to (ADR 6).
  */
 export async function ensureStreams(bus: Bus, streams: readonly StreamDefinition[]): Promise<void> {
   for (const stream of streams) {

@@ -7,7 +7,7 @@ import {
   type EncodedEvent,
   type Event,
   type EventType,
-} from './events.js';
+} from './event-type.js';
 
 /**
  * Publishes an encoded event to JetStream and resolves once the stream has stored it (the

@@ -5,19 +5,27 @@ import type { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DEAD_LETTER_HEADERS,
-  ORDER_CONFIRMED,
-  ORDERS_STREAM,
-  STREAMS,
   assertDuplicateWindowCovers,
   deadLetterSubject,
   ensureDurableConsumer,
   ensureStreams,
   publishEvent,
+  startDurableEventConsumer,
   startEventConsumer,
   type Bus,
   type EventType,
 } from '../src/index.js';
-import { connectTestBus, orderConfirmed, orderEventsOfOwnStream } from './support/fixtures.js';
+import {
+  DUPLICATE_WINDOW_MS,
+  TEST_DEAD_LETTER_STREAM,
+  connectTestBus,
+  orderConfirmed,
+  orderConfirmedType,
+  orderEventsOfOwnStream,
+  testStream,
+} from './support/fixtures.js';
+
+const PROVISIONED = [testStream('PROVISIONED', ['provisioned.>']), TEST_DEAD_LETTER_STREAM];
 
 let nats: StartedNats;
 const logger = createLogger({
@@ -57,19 +65,19 @@ describe('provisioning', () => {
     await using first = await connect('provision-1');
     await using second = await connect('provision-2');
 
-    await ensureStreams(first, STREAMS);
-    await Promise.all([ensureStreams(first, STREAMS), ensureStreams(second, STREAMS)]);
+    await ensureStreams(first, PROVISIONED);
+    await Promise.all([ensureStreams(first, PROVISIONED), ensureStreams(second, PROVISIONED)]);
 
-    const orders = await first.manager.streams.info('ORDERS');
-    expect(orders.config).toMatchObject({
-      subjects: ['orders.events.>'],
+    const stream = await first.manager.streams.info('PROVISIONED');
+    expect(stream.config).toMatchObject({
+      subjects: ['provisioned.>'],
       retention: 'limits',
       storage: 'file',
-      duplicate_window: ORDERS_STREAM.duplicate_window,
+      duplicate_window: DUPLICATE_WINDOW_MS * 1_000_000,
     });
     const names: string[] = [];
     for await (const name of first.manager.streams.names()) names.push(name);
-    expect(names).toEqual(expect.arrayContaining(['ORDERS', 'INVENTORY', 'DEADLETTER']));
+    expect(names).toEqual(expect.arrayContaining(['PROVISIONED', 'DEADLETTER']));
   });
 
   it('creates a durable consumer once and refuses to silently change its filter', async () => {
@@ -96,12 +104,68 @@ describe('provisioning', () => {
 
   it('refuses a publisher retry horizon longer than the duplicate window', async () => {
     await using bus = await connect('window-check');
-    await ensureStreams(bus, STREAMS);
+    await ensureStreams(bus, PROVISIONED);
 
-    await expect(assertDuplicateWindowCovers(bus, 'ORDERS', 60_000)).resolves.toBeUndefined();
-    await expect(assertDuplicateWindowCovers(bus, 'ORDERS', 24 * 3600_000)).rejects.toThrow(
+    await expect(assertDuplicateWindowCovers(bus, 'PROVISIONED', 60_000)).resolves.toBeUndefined();
+    await expect(assertDuplicateWindowCovers(bus, 'PROVISIONED', 24 * 3600_000)).rejects.toThrow(
       /drops duplicates for 600000 ms only/,
     );
+  });
+});
+
+describe('a durable consumer whose stream belongs to another service', () => {
+  it('waits for the stream its producer creates later, then consumes what was published', async () => {
+    await using bus = await connect('waits-for-stream');
+    const name = `LATER_${Date.now()}`;
+    const type = orderConfirmedType(name);
+    const handled: string[] = [];
+    const consumer = await startDurableEventConsumer(
+      bus,
+      {
+        stream: name,
+        name: 'reader',
+        filterSubject: type.subject,
+        ackWaitMs: 5_000,
+        maxAckPending: 100,
+        description: 'started before its stream exists',
+      },
+      {
+        type,
+        maxDeliveries: 3,
+        retryDelayMs: 20,
+        handle(event) {
+          handled.push(event.orderId);
+        },
+      },
+    );
+    try {
+      // The producer starts after the consumer: it creates its stream and publishes.
+      await ensureStreams(bus, [testStream(name, [`${name.toLowerCase()}.>`])]);
+      await publishEvent(bus, type, orderConfirmed('after-the-wait'));
+      await expect.poll(() => handled).toEqual(['after-the-wait']);
+    } finally {
+      await consumer.stop();
+    }
+  });
+
+  it('stops at once while it still waits for the stream', async () => {
+    await using bus = await connect('stops-while-waiting');
+    const type = orderConfirmedType(`NEVER_${Date.now()}`);
+    const consumer = await startDurableEventConsumer(
+      bus,
+      {
+        stream: type.stream,
+        name: 'reader',
+        filterSubject: type.subject,
+        ackWaitMs: 5_000,
+        maxAckPending: 100,
+        description: 'its stream never comes',
+      },
+      { type, maxDeliveries: 3, retryDelayMs: 20, handle() {} },
+    );
+    const startedAt = Date.now();
+    await consumer.stop();
+    expect(Date.now() - startedAt).toBeLessThan(1_000);
   });
 });
 
@@ -344,7 +408,7 @@ describe('the connection', () => {
   it('reconnects after the broker restarts, counts it in metrics, and publishes again', async () => {
     const registry = createMetricsRegistry({ service: 'reconnect' });
     await using bus = await connect('reconnecting', registry);
-    await ensureStreams(bus, STREAMS);
+    const type = await orderEventsOfOwnStream(bus);
 
     await nats.halt();
     try {
@@ -357,8 +421,8 @@ describe('the connection', () => {
     }
 
     await expect.poll(() => bus.isConnected(), { timeout: 15_000 }).toBe(true);
-    const ack = await publishEvent(bus, ORDER_CONFIRMED, orderConfirmed());
-    expect(ack.stream).toBe('ORDERS');
+    const ack = await publishEvent(bus, type, orderConfirmed());
+    expect(ack.stream).toBe(type.stream);
     expect(
       await metricValue(registry, 'nats_connection_events_total', {
         connection: 'reconnecting',

@@ -1,13 +1,10 @@
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import type { OrderConfirmed } from '@switchboard/contracts';
 import { createLogger } from '@switchboard/observability';
 import { startNats, type StartedNats } from '@switchboard/testing';
 import type { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  DEAD_LETTER_STREAM,
+  DEAD_LETTER_STREAM_NAME,
   deadLetterSubject,
   ensureDurableConsumer,
   listDeadLetters,
@@ -20,9 +17,6 @@ import {
 } from '../src/index.js';
 import { connectTestBus, orderConfirmed, orderEventsOfOwnStream } from './support/fixtures.js';
 
-const run = promisify(execFile);
-const CLI = fileURLToPath(new URL('../dist/dead-letters-cli.js', import.meta.url));
-
 let nats: StartedNats;
 const logger = createLogger({
   service: 'dead-letters-test',
@@ -30,8 +24,6 @@ const logger = createLogger({
 });
 
 beforeAll(async () => {
-  // The CLI test runs the built CLI, as an operator would: turbo builds this package before
-  // its tests (libs/bus/turbo.json).
   nats = await startNats();
 });
 
@@ -117,7 +109,7 @@ describe('dead letters', () => {
       await expect.poll(() => healthy.deliveries()).toBe(2);
       expect(healthy.applied).toEqual(['poison']);
       expect(
-        await bus.manager.streams.getMessage(DEAD_LETTER_STREAM.name, { seq: letter!.sequence }),
+        await bus.manager.streams.getMessage(DEAD_LETTER_STREAM_NAME, { seq: letter!.sequence }),
       ).toBeNull();
       expect(await listDeadLetters(bus, { stream: type.stream })).toEqual([]);
     } finally {
@@ -183,49 +175,5 @@ describe('dead letters', () => {
       code: 'INVALID_ARGUMENT',
     });
     expect(await listDeadLetters(bus, { stream: type.stream })).toHaveLength(3);
-  });
-
-  it('the CLI lists a dead letter, replays it once, and answers a usage error with exit 2', async () => {
-    await using bus = await connect('dead-letters-cli');
-    const type = await orderEventsOfOwnStream(bus);
-    const broken = await inboxConsumer(bus, type, 'broken', () => true);
-    const cli = (...args: string[]) =>
-      run(process.execPath, [CLI, ...args], { env: { ...process.env, NATS_URL: nats.url } });
-
-    try {
-      await publishEvent(bus, type, orderConfirmed('poison'));
-      await expect.poll(() => listDeadLetters(bus, { stream: type.stream })).toHaveLength(1);
-    } finally {
-      await broken.consumer.stop();
-    }
-    const [letter] = await listDeadLetters(bus, { stream: type.stream });
-
-    const listed = await cli('list', '--stream', type.stream);
-    expect(listed.stdout.trim().split('\n')).toEqual([
-      expect.stringMatching(
-        new RegExp(
-          `^${letter!.sequence}\\t\\S+\\t${type.stream}/broken\\tfailed\\t${type.subject}#1\\tdeliveries=2\\t`,
-        ),
-      ),
-      '1 dead letter(s)',
-    ]);
-
-    await expect(cli('replay', 'seven')).rejects.toMatchObject({
-      code: 2,
-      stderr: expect.stringMatching(/the sequence must be a positive integer[\s\S]*usage:/),
-    });
-    await expect(cli('frobnicate')).rejects.toMatchObject({ code: 2 });
-
-    const replayed = await cli('replay', String(letter!.sequence));
-    expect(replayed.stdout).toMatch(
-      new RegExp(
-        `replayed dead letter ${letter!.sequence} to ${type.subject} \\(${type.stream} #2\\)`,
-      ),
-    );
-    await expect(cli('replay', String(letter!.sequence))).rejects.toMatchObject({
-      code: 1,
-      stderr: expect.stringMatching(/already replayed/),
-    });
-    expect((await cli('list', '--stream', type.stream)).stdout.trim()).toBe('0 dead letter(s)');
   });
 });

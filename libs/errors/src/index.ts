@@ -1,15 +1,19 @@
 export {
   AppError,
   ERROR_CODES,
-  ERROR_TABLE,
-  codeOfGrpcStatus,
-  codeOfNatsServiceError,
-  grpcStatusOf,
-  httpStatusOf,
   isAppError,
   isErrorCode,
-  natsServiceErrorOf,
   toAppError,
   type ErrorCode,
   type ErrorDetails,
 } from './app-error.js';
+export {
+  ERROR_TABLE,
+  GRPC_STATUS,
+  codeOfGrpcStatus,
+  codeOfNatsServiceError,
+  grpcStatusOf,
+  httpStatusOf,
+  natsServiceErrorOf,
+} from './error-table.js';
+export { fromWireError, singleLineMessage, toWireError, type WireError } from './wire-error.js';

@@ -101,6 +101,16 @@ describe('gRPC server and client', () => {
     expect(error).toMatchObject({ code: 'INTERNAL', message: 'internal error' });
   });
 
+  it('keeps the message of an INTERNAL AppError inside the process, as over NATS', async () => {
+    const { client } = await serve({
+      getStock: () => Promise.reject(new AppError('INTERNAL', 'secret connection string')),
+    });
+    const error = await client
+      .getStock({ sku: 'x' }, { deadline: inSeconds(2) })
+      .catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'INTERNAL', message: 'internal error' });
+  });
+
   it('fails with DEADLINE_EXCEEDED at the deadline and aborts the server-side work', async () => {
     let serverSignal: AbortSignal | undefined;
     const { client } = await serve({

@@ -1,11 +1,5 @@
-import {
-  STOCK_CHANGED,
-  endpointSubject,
-  isSubjectToken,
-  natsRequest,
-  stockChangedSubject,
-  type Bus,
-} from '@switchboard/bus';
+import { endpointSubject, isSubjectToken, natsRequest, type Bus } from '@switchboard/bus';
+import { STOCK_CHANGED, stockChangedSubject } from '@switchboard/events';
 import { AppError } from '@switchboard/errors';
 import { InventoryServiceService } from '@switchboard/contracts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '@switchboard/grpc';

@@ -1,4 +1,5 @@
 import { assertDuplicateWindowCovers, publishEncodedEvent, type Bus } from '@switchboard/bus';
+import { longestBackoffMs } from '@switchboard/resilience';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -6,13 +7,13 @@ import { createOutboxRelay, type OutboxRelay } from './outbox-relay.js';
 
 /** How long the relay waits for JetStream's ack before it counts the publish as failed. */
 const PUBLISH_TIMEOUT_MS = 3_000;
-/** The longest pause between two publish attempts of the same row. */
+/** The pause between two publish attempts of the same row grows to this, ±20 %. */
 const MAX_RETRY_DELAY_MS = 10_000;
 
 /**
  * The outbox relay of a service, publishing to JetStream over its bus. It first checks the
  * settings that must agree: a row whose ack was lost is published again within
- * PUBLISH_TIMEOUT_MS + MAX_RETRY_DELAY_MS, which must be inside the stream's duplicate window
+ * PUBLISH_TIMEOUT_MS and the longest backoff (15 s in all), which must be inside the stream's duplicate window
  * for JetStream to drop the copy. Returns the relay, not yet started.
  */
 export async function createJetStreamOutboxRelay(options: {
@@ -25,7 +26,8 @@ export async function createJetStreamOutboxRelay(options: {
   pollIntervalMs?: number;
 }): Promise<OutboxRelay> {
   const { bus } = options;
-  await assertDuplicateWindowCovers(bus, options.stream, PUBLISH_TIMEOUT_MS + MAX_RETRY_DELAY_MS);
+  const retryHorizonMs = PUBLISH_TIMEOUT_MS + longestBackoffMs({ maxMs: MAX_RETRY_DELAY_MS });
+  await assertDuplicateWindowCovers(bus, options.stream, retryHorizonMs);
   return createOutboxRelay({
     pool: options.pool,
     logger: options.logger.child({ component: 'outbox-relay' }),

@@ -1,4 +1,5 @@
 import type { EncodedEvent } from '@switchboard/bus';
+import { backoff } from '@switchboard/resilience';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -133,7 +134,9 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       }
       if (outcome.failed) {
         failuresInARow += 1;
-        await pause(backoff(failuresInARow), { wakeable: false });
+        await pause(backoff(failuresInARow, { initialMs: retryDelayMs, maxMs: maxRetryDelayMs }), {
+          wakeable: false,
+        });
       } else {
         failuresInARow = 0;
         // A full batch means more rows are waiting: go on at once.
@@ -157,11 +160,6 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       // After a failure the backoff holds whatever new rows announce: they would fail too.
       currentPause = { end, wakeable };
     });
-  }
-
-  function backoff(failuresInARow: number): number {
-    const ceiling = Math.min(retryDelayMs * 2 ** (failuresInARow - 1), maxRetryDelayMs);
-    return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
   }
 
   return {

@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import {
-  ORDER_CONFIRMED,
-  STREAMS,
   connectBus,
   encodeEvent,
   ensureStreams,
@@ -9,6 +7,7 @@ import {
   type Bus,
   type EncodedEvent,
 } from '@switchboard/bus';
+import { ORDERS_STREAM, ORDER_CONFIRMED } from '@switchboard/events';
 import { OrderConfirmed } from '@switchboard/contracts';
 import { createLogger, createMetricsRegistry } from '@switchboard/observability';
 import { createDatabase, startNats, startPostgres, type StartedNats } from '@switchboard/testing';
@@ -39,7 +38,7 @@ beforeAll(async () => {
     reconnectWaitMs: 200,
     reconnectJitterMs: 100,
   });
-  await ensureStreams(bus, STREAMS);
+  await ensureStreams(bus, [ORDERS_STREAM]);
 });
 
 afterAll(async () => {

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createAdaptiveLimiter } from '@switchboard/admission';
-import { INVENTORY_STREAM, STREAMS, connectBus, ensureStreams } from '@switchboard/bus';
+import { connectBus, ensureStreams } from '@switchboard/bus';
+import { DEAD_LETTER_STREAM, INVENTORY_STREAM } from '@switchboard/events';
 import { InventoryServiceService } from '@switchboard/contracts';
 import { createGrpcServer } from '@switchboard/grpc';
 import { createLifecycle, type StopResult } from '@switchboard/lifecycle';
@@ -71,7 +72,8 @@ export function createApp({ config, logger, registry }: AppDeps): App {
     // outbox; the relay publishes them to JetStream, and keeps them while NATS is away.
     const bus = await connectBus({ servers: config.natsUrl, name: 'inventory', logger, registry });
     await started('NATS connection', () => bus.drain());
-    await ensureStreams(bus, STREAMS);
+    // The streams inventory writes to; ORDERS is purchase's (ADR 6).
+    await ensureStreams(bus, [INVENTORY_STREAM, DEAD_LETTER_STREAM]);
     const relay = await createJetStreamOutboxRelay({
       bus,
       pool,

@@ -1,4 +1,4 @@
-import { ORDERS_STREAM } from '@switchboard/bus';
+import { ORDERS_STREAM } from '@switchboard/events';
 import {
   assertSettingsAgree,
   custom,

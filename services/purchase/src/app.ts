@@ -1,5 +1,6 @@
 import { createAdaptiveLimiter } from '@switchboard/admission';
-import { ORDERS_STREAM, STREAMS, connectBus, ensureStreams } from '@switchboard/bus';
+import { connectBus, ensureStreams } from '@switchboard/bus';
+import { ORDERS_STREAM } from '@switchboard/events';
 import { createLifecycle } from '@switchboard/lifecycle';
 import { createOpsServer } from '@switchboard/observability';
 import type { Logger } from '@switchboard/observability';
@@ -45,7 +46,8 @@ export function createApp(deps: {
     // the relay publishes it to JetStream, and keeps it while NATS is away.
     const bus = await connectBus({ servers: config.natsUrl, name: 'purchase', logger, registry });
     lifecycle.onStop('NATS connection', () => bus.drain());
-    await ensureStreams(bus, STREAMS);
+    // The stream purchase writes to; inventory's are its own (ADR 6).
+    await ensureStreams(bus, [ORDERS_STREAM]);
     const relay = await createJetStreamOutboxRelay({
       bus,
       pool,

@@ -1,14 +1,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  ERROR_CODE_HEADER,
-  STOCK_CHANGED,
-  TIMEOUT_HEADER,
-  connectBus,
-  stockChangedSubject,
-  type Bus,
-} from '@switchboard/bus';
+import { ERROR_CODE_HEADER, TIMEOUT_HEADER, connectBus, type Bus } from '@switchboard/bus';
+import { STOCK_CHANGED, stockChangedSubject } from '@switchboard/events';
 import { headers, type SubscriptionOptions } from '@nats-io/transport-node';
 import { isAppError, type AppError } from '@switchboard/errors';
 import { createInventoryClient, type InventoryClient } from '@switchboard/inventory-client';

@@ -1,17 +1,49 @@
 import { randomUUID } from 'node:crypto';
-import type { OrderConfirmed } from '@switchboard/contracts';
+import { OrderConfirmed } from '@switchboard/contracts';
 import { createMetricsRegistry } from '@switchboard/observability';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import {
-  DEAD_LETTER_STREAM,
-  ORDER_CONFIRMED,
-  ORDERS_STREAM,
   connectBus,
+  deadLetterStream,
   ensureStreams,
+  limitsRetentionStream,
   type Bus,
   type EventType,
 } from '../../src/index.js';
+
+/**
+ * The bus knows no system's events: its tests declare their own, as `@switchboard/events`
+ * does for Switchboard's. The payload is an OrderConfirmed, a real protobuf message.
+ */
+export const DUPLICATE_WINDOW_MS = 10 * 60 * 1000;
+
+/** A stream of the test's own, so tests do not meet. */
+export function testStream(name: string, subjects: string[]) {
+  return limitsRetentionStream({
+    name,
+    subjects,
+    maxAgeMs: 60 * 60 * 1000,
+    duplicateWindowMs: DUPLICATE_WINDOW_MS,
+    description: 'a test stream',
+  });
+}
+
+export const TEST_DEAD_LETTER_STREAM = deadLetterStream({
+  maxAgeMs: 60 * 60 * 1000,
+  duplicateWindowMs: DUPLICATE_WINDOW_MS,
+});
+
+/** An event type on `stream`, published on `<stream in lower case>.confirmed`. */
+export function orderConfirmedType(stream: string): EventType<OrderConfirmed> {
+  return {
+    name: 'switchboard.orders.v1.OrderConfirmed',
+    subject: `${stream.toLowerCase()}.confirmed`,
+    stream,
+    encode: (event) => OrderConfirmed.encode(event).finish(),
+    decode: (data) => OrderConfirmed.decode(data),
+  };
+}
 
 /** A bus for a test, reconnecting quickly so broker restarts do not slow the suite. */
 export function connectTestBus(
@@ -37,10 +69,10 @@ export function connectTestBus(
 export async function orderEventsOfOwnStream(bus: Bus): Promise<EventType<OrderConfirmed>> {
   const name = `TEST_${randomUUID().slice(0, 8).toUpperCase()}`;
   await ensureStreams(bus, [
-    { ...ORDERS_STREAM, name, subjects: [`${name.toLowerCase()}.>`] },
-    DEAD_LETTER_STREAM,
+    testStream(name, [`${name.toLowerCase()}.>`]),
+    TEST_DEAD_LETTER_STREAM,
   ]);
-  return { ...ORDER_CONFIRMED, stream: name, subject: `${name.toLowerCase()}.confirmed` };
+  return orderConfirmedType(name);
 }
 
 export function orderConfirmed(orderId: string = randomUUID()): OrderConfirmed {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { STOCK_CHANGED, encodeEvent, type EncodedEvent } from '@switchboard/bus';
+import { encodeEvent, type EncodedEvent } from '@switchboard/bus';
+import { STOCK_CHANGED } from '@switchboard/events';
 import { recordInboxMessage, writeOutboxEvents } from '@switchboard/outbox';
 import type pg from 'pg';
 import type { InventoryRepository } from '../domain/inventory.js';

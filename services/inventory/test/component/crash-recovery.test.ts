@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { ORDER_CONFIRMED, connectBus, publishEvent, type Bus } from '@switchboard/bus';
+import { connectBus, ensureStreams, publishEvent, type Bus } from '@switchboard/bus';
+import { ORDERS_STREAM, ORDER_CONFIRMED } from '@switchboard/events';
 import { InventoryServiceService } from '@switchboard/contracts';
 import { createGrpcClient } from '@switchboard/grpc';
 import { createLogger, createMetricsRegistry } from '@switchboard/observability';
@@ -38,6 +39,14 @@ beforeAll(async () => {
   network = await new Network().start();
   [postgres, nats] = await Promise.all([startPostgres({ network }), startNats({ network })]);
   db = new pg.Pool({ connectionString: await createDatabase(postgres, 'inventory'), max: 4 });
+  bus = await connectBus({
+    servers: nats.url,
+    name: 'crash-test',
+    logger: createLogger({ service: 'crash-test', level: 'silent' }),
+    registry: createMetricsRegistry({ service: 'crash-test' }),
+  });
+  // The test publishes as purchase does, and creates purchase's stream as purchase does.
+  await ensureStreams(bus, [ORDERS_STREAM]);
   inventory = await startInventory({
     network,
     databaseUrl: databaseUrlInNetwork('inventory'),
@@ -46,12 +55,6 @@ beforeAll(async () => {
     // Batches of Reserves of one SKU queue on its row lock: here they may wait their whole
     // deadline for a connection (this test is about crash recovery, not load shedding).
     env: { ADMISSION_QUEUE_TIMEOUT_MS: '10000' },
-  });
-  bus = await connectBus({
-    servers: nats.url,
-    name: 'crash-test',
-    logger: createLogger({ service: 'crash-test', level: 'silent' }),
-    registry: createMetricsRegistry({ service: 'crash-test' }),
   });
 }, 600_000);
 

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import {
   DEAD_LETTER_HEADERS,
-  ORDER_CONFIRMED,
   connectBus,
   deadLetterSubject,
   publishEvent,
   type Bus,
 } from '@switchboard/bus';
+import { ORDER_CONFIRMED } from '@switchboard/events';
 import type { OrderConfirmed } from '@switchboard/contracts';
 import { StockChanged } from '@switchboard/contracts';
 import { createLogger, createMetricsRegistry } from '@switchboard/observability';

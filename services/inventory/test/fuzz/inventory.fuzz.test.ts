@@ -8,13 +8,13 @@ import { headers, type MsgHdrs } from '@nats-io/transport-node';
 import {
   ERROR_CODE_HEADER,
   EVENT_TYPE_HEADER,
-  ORDER_CONFIRMED,
   TIMEOUT_HEADER,
   connectBus,
   deadLetterSubject,
   publishEvent,
   type Bus,
 } from '@switchboard/bus';
+import { ORDER_CONFIRMED } from '@switchboard/events';
 import {
   GetStockRequest,
   ListStockRequest,

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { connectBus, ensureStreams } from '@switchboard/bus';
 import type { Env } from '@switchboard/config';
 import { InventoryServiceService } from '@switchboard/contracts';
+import { ORDERS_STREAM } from '@switchboard/events';
 import { createGrpcClient, type GrpcClient } from '@switchboard/grpc';
 import { createLogger, createMetricsRegistry } from '@switchboard/observability';
 import { createDatabase, startNats, startPostgres, type StartedNats } from '@switchboard/testing';
@@ -86,6 +88,7 @@ export async function startInventoryApp(
     service: 'inventory',
     level: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent',
   });
+  await ensureOrdersStream(config.natsUrl);
   const app = createApp({ config, logger, registry });
   const { grpcPort, opsPort } = await app.start();
   const client = createGrpcClient(InventoryServiceService, `dns:///127.0.0.1:${grpcPort}`, {
@@ -103,6 +106,20 @@ export async function startInventoryApp(
       await app.stop();
     },
   };
+}
+
+/**
+ * The ORDERS stream, as purchase, its owner, creates it at its start (inventory provisions only
+ * its own streams and its consumer): the tests publish OrderConfirmed as purchase would.
+ */
+export async function ensureOrdersStream(natsUrl: string): Promise<void> {
+  await using bus = await connectBus({
+    servers: natsUrl,
+    name: 'orders-stream-owner',
+    logger: createLogger({ service: 'inventory-test', level: 'silent' }),
+    registry: createMetricsRegistry({ service: 'inventory-test' }),
+  });
+  await ensureStreams(bus, [ORDERS_STREAM]);
 }
 
 /** A fresh database on the file's Postgres container, with a pool for arranging and asserting. */

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isAppError } from '@switchboard/errors';
+import { backoff } from '@switchboard/resilience';
 import type { Logger } from '@switchboard/observability';
 import { Counter, type Registry } from 'prom-client';
 import type { InventoryClient } from '../domain/inventory-client.js';
@@ -87,7 +88,8 @@ export function createBackgroundReleaser(deps: {
           return record(orderId, reason, 'failed', error);
         }
       }
-      const pause = backoffMs * 2 ** (attempt - 1) * (0.8 + 0.4 * Math.random());
+      // A pause no longer than an attempt may take.
+      const pause = backoff(attempt, { initialMs: backoffMs, maxMs: attemptTimeoutMs });
       await sleep(pause, undefined, { signal: abandon.signal }).catch(() => {});
       if (abandon.signal.aborted) return record(orderId, reason, 'abandoned');
     }

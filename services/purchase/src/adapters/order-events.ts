@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { ORDER_CONFIRMED, encodeEvent, type EncodedEvent } from '@switchboard/bus';
+import { encodeEvent, type EncodedEvent } from '@switchboard/bus';
+import { ORDER_CONFIRMED } from '@switchboard/events';
 import type { Order } from '../domain/order.js';
 
 /** The OrderConfirmed event of a stored order, encoded for the outbox. */

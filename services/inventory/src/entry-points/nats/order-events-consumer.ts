@@ -1,11 +1,10 @@
 import {
-  ORDER_CONFIRMED,
-  ensureDurableConsumer,
-  startEventConsumer,
+  startDurableEventConsumer,
   type Bus,
   type DurableConsumerDefinition,
   type EventConsumer,
 } from '@switchboard/bus';
+import { ORDER_CONFIRMED } from '@switchboard/events';
 import { isTransientDatabaseError } from '@switchboard/postgres';
 import type { Inventory } from '../../domain/inventory.js';
 
@@ -28,6 +27,9 @@ export const ORDER_EVENTS_CONSUMER: DurableConsumerDefinition = {
  * A database outage is retried for as long as it lasts; a commit that keeps failing for
  * another reason (no such reservation, the stock is gone) is dead-lettered after
  * `maxDeliveries`.
+ *
+ * inventory owns this durable consumer and provisions it; ORDERS is purchase's stream, and
+ * until purchase has created it the consumer waits for it without holding up the start.
  */
 export async function startOrderEventsConsumer(options: {
   bus: Bus;
@@ -36,11 +38,9 @@ export async function startOrderEventsConsumer(options: {
   retryDelayMs: number;
 }): Promise<EventConsumer> {
   const { bus, inventory } = options;
-  await ensureDurableConsumer(bus, ORDER_EVENTS_CONSUMER);
   const logger = bus.logger.child({ consumer: ORDER_EVENTS_CONSUMER.name });
-  return startEventConsumer(bus, {
+  return startDurableEventConsumer(bus, ORDER_EVENTS_CONSUMER, {
     type: ORDER_CONFIRMED,
-    consumer: ORDER_EVENTS_CONSUMER.name,
     maxDeliveries: options.maxDeliveries,
     retryDelayMs: options.retryDelayMs,
     isTransient: isTransientDatabaseError,

@@ -1,4 +1,5 @@
-import { STOCK_CHANGED, type Bus } from '@switchboard/bus';
+import type { Bus } from '@switchboard/bus';
+import { STOCK_CHANGED } from '@switchboard/events';
 import type { StockChanged } from '@switchboard/contracts';
 import { Gauge, type Registry } from 'prom-client';
 

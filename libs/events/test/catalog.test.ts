@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { encodeEvent, isSubjectToken } from '@switchboard/bus';
 import {
+  DEAD_LETTER_STREAM,
   INVENTORY_STREAM,
+  ORDERS_STREAM,
   ORDER_CONFIRMED,
   STOCK_CHANGED,
-  encodeEvent,
-  isSubjectToken,
   stockChangedSubject,
 } from '../src/index.js';
 
@@ -47,5 +48,24 @@ describe('event subjects', () => {
       expect(() => encodeEvent(STOCK_CHANGED, stockChanged(sku))).toThrow();
     }
     for (const sku of ['a', 'sku-red-mug', 'SKU_42']) expect(isSubjectToken(sku)).toBe(true);
+  });
+});
+
+describe('streams', () => {
+  it('keeps every event type on a stream whose subjects cover it', () => {
+    expect(ORDER_CONFIRMED.stream).toBe(ORDERS_STREAM.name);
+    expect(ORDERS_STREAM.subjects).toEqual(['orders.events.>']);
+    expect(STOCK_CHANGED.stream).toBe(INVENTORY_STREAM.name);
+  });
+
+  it('keeps events 7 days and dead letters 30, each with a 10 minute duplicate window', () => {
+    const days = (nanos: number) => nanos / 1e9 / 86_400;
+    expect(days(ORDERS_STREAM.max_age)).toBe(7);
+    expect(days(INVENTORY_STREAM.max_age)).toBe(7);
+    expect(DEAD_LETTER_STREAM).toMatchObject({ name: 'DEADLETTER', subjects: ['deadletter.>'] });
+    expect(days(DEAD_LETTER_STREAM.max_age)).toBe(30);
+    for (const stream of [ORDERS_STREAM, INVENTORY_STREAM, DEAD_LETTER_STREAM]) {
+      expect(stream.duplicate_window).toBe(10 * 60 * 1e9);
+    }
   });
 });
