@@ -4,18 +4,13 @@ import {
   reservationConflict,
   unknownSkus,
 } from './inventory-errors.js';
-import type { Item, Reservation } from './types.js';
-
-export interface StockLevel {
-  onHand: number;
-  reserved: number;
-}
+import type { Item, Reservation, StockCount } from './types.js';
 
 /**
  * All or nothing: checks every item against the stock locked for it and throws for the whole
  * order, naming every unknown SKU (NOT_FOUND) or else every short one (INSUFFICIENT_STOCK).
  */
-export function checkAvailability(items: Item[], stock: ReadonlyMap<string, StockLevel>): void {
+export function checkAvailability(items: Item[], stock: ReadonlyMap<string, StockCount>): void {
   const unknown = items.filter(({ sku }) => !stock.has(sku)).map(({ sku }) => sku);
   if (unknown.length > 0) throw unknownSkus(unknown.sort());
   const short = items

@@ -25,6 +25,16 @@ export interface Stock {
   available: number;
 }
 
+/**
+ * One SKU's counts as a transaction locked them: on the shelf, and held of it for orders. What
+ * the rules check and change; Stock is what a reader is told.
+ */
+export interface StockCount {
+  sku: string;
+  onHand: number;
+  reserved: number;
+}
+
 export interface Product {
   sku: string;
   name: string;
