@@ -6,7 +6,7 @@ import {
 } from '@switchboard/contracts';
 import type { ServiceHandlers } from '@switchboard/grpc';
 import type { Inventory } from '../../domain/inventory.js';
-import type { StockChangeFeed } from '../nats/stock-change-feed.js';
+import type { StockChangeFeed } from '../../domain/stock-change-feed.js';
 import type { Reservation, ReservationState, Stock } from '../../domain/types.js';
 
 const PROTO_STATES: Record<ReservationState, ProtoReservationState> = {
