@@ -1,9 +1,10 @@
 import { STOCK_CHANGED, encodeEvent, type EncodedEvent } from '@switchboard/bus';
+import type { OrderLine, ReservationState } from '@switchboard/contracts';
 import { recordInboxMessage, writeOutboxEvents } from '@switchboard/outbox';
 import type pg from 'pg';
 import type { InventoryRepository, InventoryTransaction } from '../domain/inventory-repository.js';
 import { bySku, sortItems } from '../domain/stock-rules.js';
-import type { Item, Reservation, ReservationState, Stock, WorkOptions } from '../domain/types.js';
+import type { Reservation, Stock, WorkOptions } from '../domain/types.js';
 
 interface ReservationRow {
   order_id: string;
@@ -176,7 +177,7 @@ function createTransaction(client: pg.PoolClient, events: EncodedEvent[]): Inven
     },
 
     async heldItems(orderIds) {
-      const held = await client.query<Item>(
+      const held = await client.query<OrderLine>(
         `SELECT sku, sum(quantity)::int AS quantity FROM reservation_items
          WHERE order_id = ANY($1::text[])
          GROUP BY sku`,
@@ -237,14 +238,14 @@ async function readReservation(
   );
   const row = reservations.rows[0];
   if (!row) return undefined;
-  const items = await client.query<Item>(
+  const items = await client.query<OrderLine>(
     `SELECT sku, quantity FROM reservation_items WHERE order_id = $1`,
     [orderId],
   );
   return toReservation(row, items.rows);
 }
 
-function toReservation(row: ReservationRow, items: Item[]): Reservation {
+function toReservation(row: ReservationRow, items: OrderLine[]): Reservation {
   return {
     orderId: row.order_id,
     items: sortItems(items.map(({ sku, quantity }) => ({ sku, quantity }))),

@@ -1,10 +1,8 @@
-import type { StockChanged } from '@switchboard/contracts';
+import type { OrderLine, ReservationState, StockChanged } from '@switchboard/contracts';
 import type {
   InboxMessage,
-  Item,
   Product,
   Reservation,
-  ReservationState,
   Stock,
   StockCount,
   WorkOptions,
@@ -49,7 +47,7 @@ export interface InventoryTransaction {
   }): Promise<Reservation | undefined>;
   /** The order's reservation with its items; `lock` holds its row until the transaction ends. */
   readReservation(orderId: string, options: { lock: boolean }): Promise<Reservation | undefined>;
-  addReservationItems(orderId: string, items: Item[]): Promise<void>;
+  addReservationItems(orderId: string, items: OrderLine[]): Promise<void>;
   setReservationState(orderIds: string[], state: ReservationState): Promise<void>;
   /**
    * Locks up to `limit` RESERVED reservations past their expiry and returns their order ids,
@@ -57,7 +55,7 @@ export interface InventoryTransaction {
    */
   lockExpiredReservations(limit: number): Promise<string[]>;
   /** What the reservations hold, summed by SKU. */
-  heldItems(orderIds: string[]): Promise<Item[]>;
+  heldItems(orderIds: string[]): Promise<OrderLine[]>;
   /**
    * Locks the stock rows of the SKUs, always in SKU order, so two transactions over the same
    * SKUs queue instead of deadlocking; an unknown SKU has no entry.

@@ -1,3 +1,4 @@
+import type { OrderLine } from '@switchboard/contracts';
 import type { InventoryRepository, InventoryTransaction } from './inventory-repository.js';
 import { reservationNotFound, stockNotFound } from './inventory-errors.js';
 import { MAX_ORDER_ID_LENGTH, requireIdentifier, validateReserve } from './request-validation.js';
@@ -14,7 +15,6 @@ import {
 import type {
   CommitOutcome,
   InboxMessage,
-  Item,
   Reservation,
   ReserveCommand,
   Stock,
@@ -156,7 +156,7 @@ export function createInventory(repository: InventoryRepository): Inventory {
  */
 async function moveHeldStock(
   transaction: InventoryTransaction,
-  items: Item[],
+  items: OrderLine[],
   movement: StockMovement,
 ): Promise<void> {
   const locked = await transaction.lockStock(skusOf(items));
@@ -170,6 +170,6 @@ async function changeStock(transaction: InventoryTransaction, counts: StockCount
   transaction.addToOutbox(stockChangedEvents(counts, new Date()));
 }
 
-function skusOf(items: Item[]): string[] {
+function skusOf(items: OrderLine[]): string[] {
   return items.map(({ sku }) => sku);
 }

@@ -1,5 +1,6 @@
+import type { OrderLine } from '@switchboard/contracts';
 import { bySku } from './stock-rules.js';
-import type { Item, StockCount } from './types.js';
+import type { StockCount } from './types.js';
 
 /**
  * What a change does to the stock of each of its items, per unit:
@@ -25,7 +26,7 @@ const PER_UNIT: Record<StockMovement, { reserved: number; onHand: number }> = {
  */
 export function moveStock(
   locked: ReadonlyMap<string, StockCount>,
-  items: Item[],
+  items: OrderLine[],
   movement: StockMovement,
 ): StockCount[] {
   const perUnit = PER_UNIT[movement];

@@ -1,11 +1,11 @@
-import type { StockChanged } from '@switchboard/contracts';
+import type { OrderLine, StockChanged } from '@switchboard/contracts';
 import { describe, expect, it } from 'vitest';
 import { createInventory } from '../../src/domain/inventory.js';
 import type {
   InventoryRepository,
   InventoryTransaction,
 } from '../../src/domain/inventory-repository.js';
-import type { Item, Reservation, StockCount } from '../../src/domain/types.js';
+import type { Reservation, StockCount } from '../../src/domain/types.js';
 
 /**
  * The repository port in memory: a transaction works on a copy of the state, which replaces
@@ -114,7 +114,7 @@ function inMemoryRepository(stock: Record<string, number>) {
 }
 
 const message = (id: string) => ({ consumer: 'inventory-orders', id });
-const reserve = (orderId: string, items: Item[], ttlSeconds = 60) => ({
+const reserve = (orderId: string, items: OrderLine[], ttlSeconds = 60) => ({
   orderId,
   items,
   ttlSeconds,
