@@ -1,4 +1,5 @@
-// The public surface of the contracts: generated messages and service definitions.
+// The public surface of the contracts: generated messages and service definitions, and the
+// contract's vocabulary for TypeScript code (written by hand beside them).
 export {
   InventoryServiceClient,
   InventoryServiceService,
@@ -11,10 +12,17 @@ export {
   ReleaseRequest,
   ReleaseResponse,
   Reservation,
-  ReservationState,
+  ReservationState as ProtoReservationState,
   ReserveRequest,
   ReserveResponse,
   Stock,
 } from './gen/switchboard/inventory/v1/inventory.js';
 export { StockChanged } from './gen/switchboard/inventory/v1/events.js';
 export { OrderCancelled, OrderConfirmed, OrderItem } from './gen/switchboard/orders/v1/events.js';
+export { type OrderLine } from './order-line.js';
+export {
+  RESERVATION_STATES,
+  fromProtoReservationState,
+  toProtoReservationState,
+  type ReservationState,
+} from './reservation-state.js';

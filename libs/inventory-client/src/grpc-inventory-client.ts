@@ -3,7 +3,7 @@ import { createGrpcClient, type MethodPolicies } from '@switchboard/grpc';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { InventoryClient } from './inventory-client.js';
-import { toState, toStockLevel } from './protobuf-mapping.js';
+import { toState, toStock } from './protobuf-mapping.js';
 
 /**
  * How each method is called. All four are safe to retry: Reserve and Release are idempotent
@@ -46,15 +46,15 @@ export function createGrpcInventoryClient(options: {
     },
     async getStock(sku, options) {
       const response = await grpc.getStock({ sku }, options);
-      return toStockLevel(response.stock);
+      return toStock(response.stock);
     },
     async listStock(page, options) {
       const response = await grpc.listStock(page, options);
-      return { stock: response.stock.map(toStockLevel), nextPageToken: response.nextPageToken };
+      return { stock: response.stock.map(toStock), nextPageToken: response.nextPageToken };
     },
     async *watchStock(sku, { signal }) {
       for await (const { stock } of grpc.watchStock({ sku }, { signal })) {
-        yield toStockLevel(stock);
+        yield toStock(stock);
       }
     },
     checkHealth: (options) => grpc.checkHealth(options),

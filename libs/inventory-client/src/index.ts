@@ -1,10 +1,6 @@
-export type {
-  CallOptions,
-  InventoryClient,
-  ReservationItem,
-  ReservationState,
-  StockLevel,
-} from './inventory-client.js';
+export type { CallOptions, InventoryClient, Stock } from './inventory-client.js';
+// The contract's vocabulary, so a caller needs no second import for the interface's types.
+export type { OrderLine, ReservationState } from '@switchboard/contracts';
 export {
   INVENTORY_TARGET_FORMS,
   parseInventoryTarget,

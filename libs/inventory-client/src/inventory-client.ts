@@ -1,19 +1,13 @@
-/** A line of a reservation: how many of one SKU. */
-export interface ReservationItem {
-  sku: string;
-  quantity: number;
-}
+import type { OrderLine, ReservationState } from '@switchboard/contracts';
 
-/** Stock of one SKU as the inventory service reports it. */
-export interface StockLevel {
+/** Stock of one SKU as the inventory service reports it; available = onHand - reserved. */
+export interface Stock {
   sku: string;
   name: string;
   onHand: number;
   reserved: number;
   available: number;
 }
-
-export type ReservationState = 'RESERVED' | 'COMMITTED' | 'RELEASED';
 
 export interface CallOptions {
   /** The caller's deadline: the inventory call must end before it, and the server drops it after. */
@@ -33,21 +27,21 @@ export interface InventoryClient {
    */
   reserve(
     orderId: string,
-    items: ReservationItem[],
+    items: OrderLine[],
     ttlSeconds: number,
     options: CallOptions,
   ): Promise<ReservationState>;
   release(orderId: string, options: CallOptions): Promise<void>;
-  getStock(sku: string, options: CallOptions): Promise<StockLevel>;
+  getStock(sku: string, options: CallOptions): Promise<Stock>;
   listStock(
     page: { pageSize: number; pageToken: string },
     options: CallOptions,
-  ): Promise<{ stock: StockLevel[]; nextPageToken: string }>;
+  ): Promise<{ stock: Stock[]; nextPageToken: string }>;
   /**
    * The SKU's stock now, then again after every change, until `signal` aborts; the iteration
    * then ends quietly and the server frees the stream. An unknown SKU fails with NOT_FOUND.
    */
-  watchStock(sku: string, options: { signal: AbortSignal }): AsyncIterable<StockLevel>;
+  watchStock(sku: string, options: { signal: AbortSignal }): AsyncIterable<Stock>;
   /** Resolves when inventory says it can serve (its readiness); for the caller's /readyz. */
   checkHealth(options: CallOptions): Promise<void>;
   close(): void;

@@ -5,7 +5,7 @@ import { InventoryServiceService } from '@switchboard/contracts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '@switchboard/grpc';
 import { INVENTORY_METHODS } from './grpc-inventory-client.js';
 import type { InventoryClient, CallOptions } from './inventory-client.js';
-import { toState, toStockLevel } from './protobuf-mapping.js';
+import { toState, toStock } from './protobuf-mapping.js';
 
 type Methods = typeof InventoryServiceService;
 /** How long a watch waits for its first answer, the stock now. */
@@ -55,7 +55,7 @@ export function createNatsInventoryClient(options: {
 
   async function getStock(sku: string, callOptions: CallOptions) {
     const response = await call('getStock', { sku }, callOptions);
-    return toStockLevel(response.stock);
+    return toStock(response.stock);
   }
 
   return {
@@ -69,7 +69,7 @@ export function createNatsInventoryClient(options: {
     getStock,
     async listStock(page, callOptions) {
       const response = await call('listStock', page, callOptions);
-      return { stock: response.stock.map(toStockLevel), nextPageToken: response.nextPageToken };
+      return { stock: response.stock.map(toStock), nextPageToken: response.nextPageToken };
     },
     // WatchStock's NATS equivalent: the StockChanged events inventory publishes anyway, on a
     // subscription of this client's own to the SKU's subject, so the server sends this SKU's

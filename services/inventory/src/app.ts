@@ -11,13 +11,13 @@ import { prepareSocketPath, removeSocketFile, secureSocketFile } from '@switchbo
 import type { Registry } from 'prom-client';
 import { createDatabasePool, migrateDatabase } from './adapters/database.js';
 import { createInventoryRepository } from './adapters/inventory-repository.js';
+import { startStockChangeFeed } from './adapters/nats-stock-change-feed.js';
 import { readSeedFile } from './adapters/seed-file.js';
 import type { InventoryConfig } from './config.js';
 import { createInventory } from './domain/inventory.js';
 import { withAdmission } from './entry-points/admission.js';
 import { createInventoryHandlers } from './entry-points/grpc/inventory-handlers.js';
-import { startInventoryNatsService } from './entry-points/nats/inventory-service.js';
-import { startStockChangeFeed } from './entry-points/nats/stock-change-feed.js';
+import { startInventoryNatsService } from './entry-points/nats/nats-endpoints.js';
 import { startOrderEventsConsumer } from './entry-points/nats/order-events-consumer.js';
 import { startReservationSweeper } from './entry-points/timers/reservation-sweeper.js';
 

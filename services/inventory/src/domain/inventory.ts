@@ -1,45 +1,33 @@
-import { stockNotFound } from './inventory-errors.js';
+import type { OrderLine } from '@switchboard/contracts';
+import type { InventoryRepository, InventoryTransaction } from './inventory-repository.js';
+import { reservationNotFound, stockNotFound } from './inventory-errors.js';
 import { MAX_ORDER_ID_LENGTH, requireIdentifier, validateReserve } from './request-validation.js';
+import { stockChangedEvents } from './stock-changed-events.js';
+import { moveStock, type StockMovement } from './stock-movements.js';
 import { decodePageToken, encodePageToken, resolvePageSize } from './stock-paging.js';
+import {
+  answerRepeatedReserve,
+  checkAvailability,
+  commitAction,
+  releaseAction,
+  sortItems,
+} from './stock-rules.js';
 import type {
   CommitOutcome,
   InboxMessage,
-  Product,
   Reservation,
   ReserveCommand,
   Stock,
+  StockCount,
   StockPage,
   WorkOptions,
 } from './types.js';
 
-/**
- * The storage the inventory needs. An implementation keeps each call atomic and applies the
- * rules of stock-rules.ts inside its transaction, where the stock it checks is locked.
- */
-export interface InventoryRepository {
-  /** Reserves every item or none; idempotent by orderId. Expects a validated command. */
-  reserve(command: ReserveCommand, options?: WorkOptions): Promise<Reservation>;
-  release(orderId: string, options?: WorkOptions): Promise<Reservation>;
-  getStock(sku: string, options?: WorkOptions): Promise<Stock | undefined>;
-  /** Up to `limit` SKUs after `afterSku` (all from the start if undefined), ordered by SKU. */
-  listStock(
-    query: { afterSku: string | undefined; limit: number },
-    options?: WorkOptions,
-  ): Promise<Stock[]>;
-  /** Adds new products with their stock; renames known ones but never touches their stock. */
-  seedProducts(products: Product[]): Promise<void>;
-  /**
-   * Commits the order's reservation (stock-rules.ts commitAction) and records the message
-   * that asked for it, in one transaction; a message recorded before changes nothing.
-   */
-  commit(orderId: string, message: InboxMessage): Promise<CommitOutcome>;
-  /** Releases up to `limit` RESERVED reservations past their expiry; returns how many. */
-  releaseExpired(limit: number): Promise<number>;
-}
-
 /** The inventory's use cases, the same for every transport that serves them. */
 export interface Inventory {
+  /** Reserves every item or none; idempotent by orderId. */
   reserve(command: ReserveCommand, options?: WorkOptions): Promise<Reservation>;
+  /** Gives the held stock back; idempotent, and an order not seen yet gets a tombstone. */
   release(orderId: string, options?: WorkOptions): Promise<Reservation>;
   getStock(sku: string, options?: WorkOptions): Promise<Stock>;
   listStock(
@@ -52,30 +40,92 @@ export interface Inventory {
   releaseExpired(limit: number): Promise<number>;
 }
 
+/**
+ * Every change is one transaction that first locks what it checks (the stock rows of an
+ * order, in SKU order), so no two changes can sell the same unit, and that writes its
+ * StockChanged events to the outbox with the change.
+ */
 export function createInventory(repository: InventoryRepository): Inventory {
   return {
     reserve(command, options) {
-      return repository.reserve(validateReserve(command), options);
+      const { orderId, items, ttlSeconds } = validateReserve(command);
+      return repository.inTransaction(options, async (transaction) => {
+        // Claims the order id first: a concurrent Reserve of the same order waits here on
+        // the key until this transaction ends, then finds the stored reservation.
+        const inserted = await transaction.insertReservation({
+          orderId,
+          state: 'RESERVED',
+          ttlSeconds,
+        });
+        if (!inserted) {
+          const stored = await transaction.readReservation(orderId, { lock: false });
+          if (!stored) throw new Error(`reservation ${orderId} conflicted but cannot be read`);
+          return answerRepeatedReserve(stored, items);
+        }
+
+        const locked = await transaction.lockStock(skusOf(items));
+        checkAvailability(items, locked);
+        await changeStock(transaction, moveStock(locked, items, 'hold'));
+        await transaction.addReservationItems(orderId, items);
+        return { ...inserted, items: sortItems(items) };
+      });
     },
 
     release(orderId, options) {
-      return repository.release(
-        requireIdentifier('Release request', 'order_id', orderId, MAX_ORDER_ID_LENGTH),
-        options,
-      );
+      requireIdentifier('Release request', 'order_id', orderId, MAX_ORDER_ID_LENGTH);
+      return repository.inTransaction(options, async (transaction) => {
+        // A Release can overtake the Reserve it undoes (the caller gave up on a Reserve still
+        // in flight, or the Reserve is retried later). So an order with no reservation gets a
+        // RELEASED one with no items, a tombstone (ADR 12): its Reserve, whenever it comes,
+        // finds the order released and holds nothing. If a Reserve of the order is in its
+        // transaction right now, this insert waits for it on the key and then does nothing.
+        const tombstone = await transaction.insertReservation({
+          orderId,
+          state: 'RELEASED',
+          ttlSeconds: 0,
+        });
+        if (tombstone) return tombstone;
+
+        // The row lock makes a concurrent Release (or a commit) of the same order wait.
+        const stored = await transaction.readReservation(orderId, { lock: true });
+        if (!stored) throw new Error(`reservation ${orderId} conflicted but cannot be read`);
+        if (releaseAction(stored) === 'unchanged') return stored;
+
+        await moveHeldStock(transaction, stored.items, 'give-back');
+        await transaction.setReservationState([orderId], 'RELEASED');
+        return { ...stored, state: 'RELEASED' };
+      });
     },
 
     commit(orderId, message) {
       // The event id becomes the inbox's key: it must be text Postgres keeps, as an order id.
       requireIdentifier('OrderConfirmed', 'event_id', message.id, MAX_ORDER_ID_LENGTH);
-      return repository.commit(
-        requireIdentifier('OrderConfirmed', 'order_id', orderId, MAX_ORDER_ID_LENGTH),
-        message,
-      );
+      requireIdentifier('OrderConfirmed', 'order_id', orderId, MAX_ORDER_ID_LENGTH);
+      return repository.inTransaction<CommitOutcome>(undefined, async (transaction) => {
+        // The inbox first: a message delivered again stops here.
+        if (!(await transaction.recordInboxMessage(message))) {
+          return { kind: 'duplicate-message' };
+        }
+        // The row lock makes a concurrent Release, expiry or commit of the order wait.
+        const stored = await transaction.readReservation(orderId, { lock: true });
+        if (!stored) throw reservationNotFound(orderId);
+        const action = commitAction(stored);
+        if (action === 'unchanged') return { kind: 'already-committed', reservation: stored };
+
+        await moveHeldStock(transaction, stored.items, action);
+        await transaction.setReservationState([orderId], 'COMMITTED');
+        return { kind: 'committed', reservation: { ...stored, state: 'COMMITTED' } };
+      });
     },
 
     releaseExpired(limit) {
-      return repository.releaseExpired(limit);
+      return repository.inTransaction(undefined, async (transaction) => {
+        const orderIds = await transaction.lockExpiredReservations(limit);
+        if (orderIds.length === 0) return 0;
+        await moveHeldStock(transaction, await transaction.heldItems(orderIds), 'give-back');
+        await transaction.setReservationState(orderIds, 'RELEASED');
+        return orderIds.length;
+      });
     },
 
     async getStock(sku, options) {
@@ -97,4 +147,29 @@ export function createInventory(repository: InventoryRepository): Inventory {
       return { stock, nextPageToken: rows.length > size && last ? encodePageToken(last.sku) : '' };
     },
   };
+}
+
+/**
+ * Moves the stock a reservation holds (or held): locks its rows, checks that a released
+ * reservation's units are there to take again (else INSUFFICIENT_STOCK: never oversold), and
+ * changes them.
+ */
+async function moveHeldStock(
+  transaction: InventoryTransaction,
+  items: OrderLine[],
+  movement: StockMovement,
+): Promise<void> {
+  const locked = await transaction.lockStock(skusOf(items));
+  if (movement === 'take-again') checkAvailability(items, locked);
+  await changeStock(transaction, moveStock(locked, items, movement));
+}
+
+/** Every stock change writes the StockChanged events of its SKUs, in its transaction. */
+async function changeStock(transaction: InventoryTransaction, counts: StockCount[]): Promise<void> {
+  await transaction.updateStock(counts);
+  transaction.addToOutbox(stockChangedEvents(counts, new Date()));
+}
+
+function skusOf(items: OrderLine[]): string[] {
+  return items.map(({ sku }) => sku);
 }

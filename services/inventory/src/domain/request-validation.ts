@@ -1,6 +1,7 @@
+import type { OrderLine } from '@switchboard/contracts';
 import { PLAIN_TEXT_RULE, isPlainText } from '@switchboard/text';
 import { invalidArgument, type FieldProblem } from './inventory-errors.js';
-import type { Item, ReserveCommand } from './types.js';
+import type { ReserveCommand } from './types.js';
 
 export const MAX_QUANTITY = 1000;
 /**
@@ -30,7 +31,7 @@ export function validateReserve(command: ReserveCommand): ReserveCommand {
   return command;
 }
 
-function itemProblems(items: Item[]): FieldProblem[] {
+function itemProblems(items: OrderLine[]): FieldProblem[] {
   const problems: FieldProblem[] = [];
   const firstIndexOf = new Map<string, number>();
   items.forEach(({ sku, quantity }, index) => {

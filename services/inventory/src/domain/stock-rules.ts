@@ -1,21 +1,20 @@
+import type { OrderLine } from '@switchboard/contracts';
 import {
   insufficientStock,
   reservationAlreadyCommitted,
   reservationConflict,
   unknownSkus,
 } from './inventory-errors.js';
-import type { Item, Reservation } from './types.js';
-
-export interface StockLevel {
-  onHand: number;
-  reserved: number;
-}
+import type { Reservation, StockCount } from './types.js';
 
 /**
  * All or nothing: checks every item against the stock locked for it and throws for the whole
  * order, naming every unknown SKU (NOT_FOUND) or else every short one (INSUFFICIENT_STOCK).
  */
-export function checkAvailability(items: Item[], stock: ReadonlyMap<string, StockLevel>): void {
+export function checkAvailability(
+  items: OrderLine[],
+  stock: ReadonlyMap<string, StockCount>,
+): void {
   const unknown = items.filter(({ sku }) => !stock.has(sku)).map(({ sku }) => sku);
   if (unknown.length > 0) throw unknownSkus(unknown.sort());
   const short = items
@@ -32,11 +31,11 @@ export function bySku(a: { sku: string }, b: { sku: string }): number {
   return a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0;
 }
 
-export function sortItems(items: Item[]): Item[] {
+export function sortItems(items: OrderLine[]): OrderLine[] {
   return items.toSorted(bySku);
 }
 
-export function sameItems(a: Item[], b: Item[]): boolean {
+export function sameItems(a: OrderLine[], b: OrderLine[]): boolean {
   if (a.length !== b.length) return false;
   const sortedB = sortItems(b);
   return sortItems(a).every(
@@ -50,7 +49,7 @@ export function sameItems(a: Item[], b: Item[]): boolean {
  * order was released before its Reserve arrived: RELEASED, no items) answers RELEASED
  * whatever the items: the caller gave the order up, so nothing is held for it.
  */
-export function answerRepeatedReserve(stored: Reservation, requested: Item[]): Reservation {
+export function answerRepeatedReserve(stored: Reservation, requested: OrderLine[]): Reservation {
   if (isTombstone(stored)) return stored;
   if (!sameItems(stored.items, requested)) throw reservationConflict(stored.orderId);
   return stored;

@@ -1,17 +1,14 @@
-/** The inventory's own vocabulary; the entry points translate their messages to and from it. */
+import type { OrderLine, ReservationState } from '@switchboard/contracts';
 
-export interface Item {
-  sku: string;
-  quantity: number;
-}
-
-export const RESERVATION_STATES = ['RESERVED', 'COMMITTED', 'RELEASED'] as const;
-export type ReservationState = (typeof RESERVATION_STATES)[number];
+/**
+ * The inventory's own vocabulary; the entry points translate their messages to and from it.
+ * OrderLine and ReservationState are the contract's (one definition, shared with the clients).
+ */
 
 export interface Reservation {
   orderId: string;
   /** Sorted by SKU, so the same reservation always reads the same. */
-  items: Item[];
+  items: OrderLine[];
   state: ReservationState;
   expiresAt: Date;
 }
@@ -25,6 +22,16 @@ export interface Stock {
   available: number;
 }
 
+/**
+ * One SKU's counts as a transaction locked them: on the shelf, and held of it for orders. What
+ * the rules check and change; Stock is what a reader is told.
+ */
+export interface StockCount {
+  sku: string;
+  onHand: number;
+  reserved: number;
+}
+
 export interface Product {
   sku: string;
   name: string;
@@ -34,7 +41,7 @@ export interface Product {
 
 export interface ReserveCommand {
   orderId: string;
-  items: Item[];
+  items: OrderLine[];
   ttlSeconds: number;
 }
 

@@ -1,4 +1,4 @@
-import { ReservationState } from '@switchboard/contracts';
+import { ProtoReservationState } from '@switchboard/contracts';
 import type pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -39,7 +39,7 @@ describe('Reserve', () => {
 
     expect(reservation).toMatchObject({
       orderId,
-      state: ReservationState.RESERVATION_STATE_RESERVED,
+      state: ProtoReservationState.RESERVATION_STATE_RESERVED,
       items: expect.arrayContaining([
         { sku: mug, quantity: 3 },
         { sku: bag, quantity: 5 },
@@ -293,7 +293,7 @@ describe('Release', () => {
 
     expect(reservation).toMatchObject({
       orderId,
-      state: ReservationState.RESERVATION_STATE_RELEASED,
+      state: ProtoReservationState.RESERVATION_STATE_RELEASED,
       items: [{ sku, quantity: 4 }],
     });
     expect(await stockRow(db, sku)).toEqual({ onHand: 10, reserved: 0 });
@@ -323,7 +323,7 @@ describe('Release', () => {
       inSeconds(5),
     );
 
-    expect(reservation?.state).toBe(ReservationState.RESERVATION_STATE_RELEASED);
+    expect(reservation?.state).toBe(ProtoReservationState.RESERVATION_STATE_RELEASED);
     expect(await stockRow(db, sku)).toEqual({ onHand: 10, reserved: 0 });
   });
 
@@ -340,10 +340,10 @@ describe('Release', () => {
 
     expect(released).toMatchObject({
       orderId,
-      state: ReservationState.RESERVATION_STATE_RELEASED,
+      state: ProtoReservationState.RESERVATION_STATE_RELEASED,
       items: [],
     });
-    expect(late?.state).toBe(ReservationState.RESERVATION_STATE_RELEASED);
+    expect(late?.state).toBe(ProtoReservationState.RESERVATION_STATE_RELEASED);
     expect(await stockRow(db, sku)).toEqual({ onHand: 10, reserved: 0 });
     // Released again, it answers the same: releasing twice is not an error.
     expect((await inventory.client.release({ orderId }, inSeconds(5))).reservation).toEqual(
@@ -377,10 +377,12 @@ describe('Release', () => {
       blocker.release();
     }
 
-    expect((await reserving).reservation?.state).toBe(ReservationState.RESERVATION_STATE_RESERVED);
+    expect((await reserving).reservation?.state).toBe(
+      ProtoReservationState.RESERVATION_STATE_RESERVED,
+    );
     expect((await releasing).reservation).toMatchObject({
       orderId,
-      state: ReservationState.RESERVATION_STATE_RELEASED,
+      state: ProtoReservationState.RESERVATION_STATE_RELEASED,
       items: [{ sku, quantity: 4 }],
     });
     expect(await stockRow(db, sku)).toEqual({ onHand: 10, reserved: 0 });

@@ -9,9 +9,9 @@ import {
 import type { Reservation } from '../../src/domain/types.js';
 
 const stock = new Map([
-  ['a', { onHand: 10, reserved: 8 }],
-  ['b', { onHand: 5, reserved: 0 }],
-  ['c', { onHand: 1, reserved: 1 }],
+  ['a', { sku: 'a', onHand: 10, reserved: 8 }],
+  ['b', { sku: 'b', onHand: 5, reserved: 0 }],
+  ['c', { sku: 'c', onHand: 1, reserved: 1 }],
 ]);
 
 describe('checkAvailability', () => {

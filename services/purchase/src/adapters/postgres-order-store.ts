@@ -1,6 +1,7 @@
+import type { OrderLine } from '@switchboard/contracts';
 import { writeOutboxEvents } from '@switchboard/outbox';
 import type pg from 'pg';
-import type { Order, OrderItem, PurchaseOutcome } from '../domain/order.js';
+import type { Order, PurchaseOutcome } from '../domain/order.js';
 import type { KeyClaim, OrderStore } from '../domain/order-store.js';
 import { orderConfirmedEvent } from './order-events.js';
 
@@ -97,7 +98,7 @@ export function createPostgresOrderStore(
         id: string;
         customer_id: string;
         created_at: Date;
-        items: OrderItem[];
+        items: OrderLine[];
       }>(
         `SELECT o.id, o.customer_id, o.created_at,
                 json_agg(json_build_object('sku', i.sku, 'quantity', i.quantity) ORDER BY i.position, i.sku) AS items

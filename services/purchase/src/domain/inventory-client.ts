@@ -4,5 +4,5 @@ export type {
   CallOptions,
   InventoryClient,
   ReservationState,
-  StockLevel,
+  Stock,
 } from '@switchboard/inventory-client';

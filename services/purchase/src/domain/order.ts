@@ -1,19 +1,17 @@
-/** A line of an order or of a purchase request. */
-export interface OrderItem {
-  sku: string;
-  quantity: number;
-}
+// A line of an order or of a purchase request is an OrderLine: the contract's name, shared
+// with inventory and its clients.
+import type { OrderLine } from '@switchboard/contracts';
 
 export interface PurchaseRequest {
   customerId: string;
-  items: OrderItem[];
+  items: OrderLine[];
 }
 
 export interface Order {
   orderId: string;
   customerId: string;
   status: 'CONFIRMED';
-  items: OrderItem[];
+  items: OrderLine[];
   /** ISO 8601, so a stored order replays byte for byte. */
   createdAt: string;
 }

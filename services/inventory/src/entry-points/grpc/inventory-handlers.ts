@@ -1,19 +1,13 @@
 import {
-  ReservationState as ProtoReservationState,
+  toProtoReservationState,
   type InventoryServiceService,
   type Reservation as ProtoReservation,
   type Stock as ProtoStock,
 } from '@switchboard/contracts';
 import type { ServiceHandlers } from '@switchboard/grpc';
 import type { Inventory } from '../../domain/inventory.js';
-import type { StockChangeFeed } from '../nats/stock-change-feed.js';
-import type { Reservation, ReservationState, Stock } from '../../domain/types.js';
-
-const PROTO_STATES: Record<ReservationState, ProtoReservationState> = {
-  RESERVED: ProtoReservationState.RESERVATION_STATE_RESERVED,
-  COMMITTED: ProtoReservationState.RESERVATION_STATE_COMMITTED,
-  RELEASED: ProtoReservationState.RESERVATION_STATE_RELEASED,
-};
+import type { StockChangeFeed } from '../../domain/stock-change-feed.js';
+import type { Reservation, Stock } from '../../domain/types.js';
 
 /**
  * The Inventory API over gRPC: protobuf messages in, domain calls, protobuf messages out.
@@ -75,7 +69,7 @@ function toProtoReservation(reservation: Reservation): ProtoReservation {
   return {
     orderId: reservation.orderId,
     items: reservation.items.map(({ sku, quantity }) => ({ sku, quantity })),
-    state: PROTO_STATES[reservation.state],
+    state: toProtoReservationState(reservation.state),
     expiresAt: reservation.expiresAt,
   };
 }

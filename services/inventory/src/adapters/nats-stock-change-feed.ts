@@ -2,23 +2,12 @@ import type { Bus } from '@switchboard/bus';
 import { STOCK_CHANGED } from '@switchboard/events';
 import type { StockChanged } from '@switchboard/contracts';
 import { Gauge, type Registry } from 'prom-client';
-
-/** One watcher's view of the feed: iterate it for changes of its SKU; `close` ends it. */
-export interface StockWatch extends AsyncIterable<StockChanged> {
-  close(): void;
-}
-
-export interface StockChangeFeed {
-  /** Starts listening at once, so no change after this call is missed. */
-  watch(sku: string, signal: AbortSignal): StockWatch;
-  stop(): void;
-}
+import type { StockChangeFeed } from '../domain/stock-change-feed.js';
 
 /**
  * The StockChanged events inventory publishes (after they are committed, through the outbox),
  * fanned out in-process to the WatchStock streams: one NATS subscription for all watchers.
- * A watcher that reads slower than the stock changes gets the latest level, not a backlog:
- * stock is a state, and only its newest value matters.
+ * A watcher that reads slower than the stock changes gets the latest level, not a backlog.
  */
 export function startStockChangeFeed(bus: Bus, registry: Registry): StockChangeFeed {
   const watchers = new Map<string, Set<(event: StockChanged) => void>>();
