@@ -11,7 +11,7 @@ import type { Registry } from 'prom-client';
 import { createDatabasePool, migrateDatabase } from './adapters/database.js';
 import { createInventoryRepository } from './adapters/inventory-repository.js';
 import { readSeedFile } from './adapters/seed-file.js';
-import type { InventoryConfig } from './config.js';
+import { databasePoolOptions, type InventoryConfig } from './config.js';
 import { createInventory } from './domain/inventory.js';
 import { withAdmission } from './entry-points/admission.js';
 import { createInventoryHandlers } from './entry-points/grpc/inventory-handlers.js';
@@ -63,7 +63,7 @@ export function createApp({ config, logger, registry }: AppDeps): App {
   }
 
   async function start() {
-    const pool = createDatabasePool({ url: config.databaseUrl, max: config.dbPoolMax, logger });
+    const pool = createDatabasePool({ ...databasePoolOptions(config), logger });
     await started('database pool', () => pool.end());
     await migrateDatabase(pool, logger);
 

@@ -11,7 +11,7 @@ import { createDatabasePool, migrateDatabase } from './adapters/database.js';
 import { createBackgroundReleaser } from './adapters/background-releaser.js';
 import { withCircuitBreaker } from './adapters/circuit-breaking-inventory-client.js';
 import { createPostgresOrderStore } from './adapters/postgres-order-store.js';
-import type { PurchaseConfig } from './config.js';
+import { databasePoolOptions, type PurchaseConfig } from './config.js';
 import { createPurchaseService } from './domain/purchase-service.js';
 import { createHttpServer } from './entry-points/http/http-server.js';
 
@@ -37,7 +37,7 @@ export function createApp(deps: {
   let setNotReady = () => {};
 
   async function start() {
-    const pool = createDatabasePool({ url: config.databaseUrl, max: config.dbPoolMax, logger });
+    const pool = createDatabasePool({ ...databasePoolOptions(config), logger });
     lifecycle.onStop('database', () => pool.end());
     await migrateDatabase(pool, logger);
 

@@ -8,17 +8,35 @@ import {
   string,
   url,
   type Env,
+  mustBeAtLeast,
   mustExceed,
 } from '@switchboard/config';
 import { limitRangeProblem } from '@switchboard/admission';
 import { SERVER_KEEPALIVE_POLICY, keepaliveProblems } from '@switchboard/grpc';
 import { parseInventoryTarget } from '@switchboard/inventory-client';
 import { LOG_LEVELS } from '@switchboard/observability';
+import { OUTBOX_PUBLISH_TIMEOUT_MS } from '@switchboard/outbox';
 
 /** Every variable purchase reads; README.md has the same table for operators. */
 export const configSpec = {
   databaseUrl: url('DATABASE_URL', { protocols: ['postgres', 'postgresql'] }),
   dbPoolMax: integer('DB_POOL_MAX', { default: 10, min: 1, max: 100 }),
+  // Without them a call waits forever for a stalled database (README.md: "Database timeouts").
+  dbConnectionTimeoutMs: integer('DB_CONNECTION_TIMEOUT_MS', {
+    default: 2_000,
+    min: 100,
+    max: 60_000,
+  }),
+  dbStatementTimeoutMs: integer('DB_STATEMENT_TIMEOUT_MS', {
+    default: 5_000,
+    min: 100,
+    max: 600_000,
+  }),
+  dbIdleInTransactionTimeoutMs: integer('DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', {
+    default: 60_000,
+    min: 1_000,
+    max: 3_600_000,
+  }),
   httpHost: string('HTTP_HOST', { default: '0.0.0.0' }),
   httpPort: port('HTTP_PORT', { default: 8080 }),
   opsHost: string('OPS_HOST', { default: '0.0.0.0' }),
@@ -96,6 +114,7 @@ export function readConfig(env: Env) {
       { name: 'LOAD_BALANCER_IDLE_TIMEOUT_MS', ms: config.loadBalancerIdleTimeoutMs },
       'the load balancer must close an idle connection first, or it may send a request down a socket purchase is closing (a 502)',
     ),
+    ...databaseTimeoutProblems(config),
     mustExceed(
       { name: 'SHUTDOWN_TIMEOUT_MS', ms: config.shutdownTimeoutMs },
       {
@@ -106,4 +125,42 @@ export function readConfig(env: Env) {
     ),
   ]);
   return config;
+}
+
+/** The database waits fit inside a request's deadline; the relay's round fits its idle limit. */
+function databaseTimeoutProblems(config: {
+  requestTimeoutMs: number;
+  dbConnectionTimeoutMs: number;
+  dbStatementTimeoutMs: number;
+  dbIdleInTransactionTimeoutMs: number;
+}): (string | undefined)[] {
+  const request = { name: 'REQUEST_TIMEOUT_MS', ms: config.requestTimeoutMs };
+  return [
+    mustExceed(
+      request,
+      { name: 'DB_CONNECTION_TIMEOUT_MS', ms: config.dbConnectionTimeoutMs },
+      'a request that waited for a connection must still have time to use it',
+    ),
+    mustBeAtLeast(
+      request,
+      { name: 'DB_STATEMENT_TIMEOUT_MS', ms: config.dbStatementTimeoutMs },
+      'a statement still running after its request gave up holds a connection for nobody',
+    ),
+    mustExceed(
+      { name: 'DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', ms: config.dbIdleInTransactionTimeoutMs },
+      { name: "the outbox relay's publish timeout", ms: OUTBOX_PUBLISH_TIMEOUT_MS },
+      "the relay's transaction waits for JetStream's ack between two statements",
+    ),
+  ];
+}
+
+/** The pool's settings, as `createDatabasePool` takes them. */
+export function databasePoolOptions(config: PurchaseConfig) {
+  return {
+    url: config.databaseUrl,
+    max: config.dbPoolMax,
+    connectionTimeoutMs: config.dbConnectionTimeoutMs,
+    statementTimeoutMs: config.dbStatementTimeoutMs,
+    idleInTransactionTimeoutMs: config.dbIdleInTransactionTimeoutMs,
+  };
 }

@@ -117,6 +117,19 @@ describe('purchase config', () => {
     );
   });
 
+  it('refuses database timeouts that do not fit inside a request deadline', () => {
+    expect(() =>
+      readConfig({
+        DATABASE_URL: 'postgres://purchase:purchase@postgres:5432/purchase',
+        REQUEST_TIMEOUT_MS: '2000',
+        DB_CONNECTION_TIMEOUT_MS: '2000',
+        DB_STATEMENT_TIMEOUT_MS: '3000',
+      }),
+    ).toThrow(
+      /REQUEST_TIMEOUT_MS \(2000 ms\) must be longer than DB_CONNECTION_TIMEOUT_MS \(2000 ms\)[^]*REQUEST_TIMEOUT_MS \(2000 ms\) must be at least DB_STATEMENT_TIMEOUT_MS \(3000 ms\)/,
+    );
+  });
+
   it('refuses a relative socket path and a NATS target without a version', () => {
     for (const target of ['unix://inventory.sock', 'nats:inventory']) {
       expect(() =>
