@@ -6,3 +6,4 @@ export {
   type OutboxRetention,
   type OutboxRetentionOptions,
 } from './outbox-retention.js';
+export { startEventOutbox } from './event-outbox.js';
