@@ -117,16 +117,14 @@ describe('purchase config', () => {
     );
   });
 
-  it('refuses database timeouts that do not fit inside a request deadline', () => {
+  it('refuses an idle-in-transaction timeout the outbox relay cannot work within', () => {
     expect(() =>
       readConfig({
         DATABASE_URL: 'postgres://purchase:purchase@postgres:5432/purchase',
-        REQUEST_TIMEOUT_MS: '2000',
-        DB_CONNECTION_TIMEOUT_MS: '2000',
-        DB_STATEMENT_TIMEOUT_MS: '3000',
+        DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: '2000',
       }),
     ).toThrow(
-      /REQUEST_TIMEOUT_MS \(2000 ms\) must be longer than DB_CONNECTION_TIMEOUT_MS \(2000 ms\)[^]*REQUEST_TIMEOUT_MS \(2000 ms\) must be at least DB_STATEMENT_TIMEOUT_MS \(3000 ms\)/,
+      "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS (2000 ms) must be longer than the outbox relay's publish timeout (3000 ms)",
     );
   });
 
