@@ -1,3 +1,4 @@
 import { defineConfig } from 'vitest/config';
 
-export default defineConfig({ test: { testTimeout: 60_000 } });
+// The hooks start a Postgres container per test file.
+export default defineConfig({ test: { testTimeout: 60_000, hookTimeout: 120_000 } });

@@ -1,4 +1,5 @@
 export {
+  StoppedWhileStartingError,
   createLifecycle,
   type Lifecycle,
   type LifecycleLogger,
@@ -10,3 +11,19 @@ export {
   type FatalErrorHandler,
   type FatalErrorOptions,
 } from './fatal-errors.js';
+export {
+  EXIT_CODES,
+  readConfigOrExit,
+  runService,
+  type RunServiceOptions,
+  type ServiceApp,
+  type ServiceLogger,
+} from './run-service.js';
+export {
+  createPeriodicWorker,
+  type Pause,
+  type PeriodicWorker,
+  type PeriodicWorkerOptions,
+  type WorkerLogger,
+} from './periodic-worker.js';
+export { becomeReady } from './readiness.js';

@@ -1,7 +1,8 @@
 /**
  * A process's resources stop in the reverse order of their start, inside one deadline.
  * Register each stop right after its start succeeds, so a failed start-up stops exactly what
- * was started.
+ * was started, and a stop that comes during the start (a SIGTERM while NATS is still being
+ * waited for) stops what was started too.
  */
 export interface LifecycleLogger {
   info(object: object, message: string): void;
@@ -15,8 +16,21 @@ export interface StopResult {
   failed: string[];
 }
 
+/** Thrown by `onStop` when the stop began while the start was still under way. */
+export class StoppedWhileStartingError extends Error {
+  constructor(step: string) {
+    super(`stopped while starting (at ${step})`);
+    this.name = 'StoppedWhileStartingError';
+  }
+}
+
 export interface Lifecycle {
-  onStop(name: string, stop: () => Promise<void> | void): void;
+  /**
+   * Registers the stop of what was just started. If the lifecycle is already stopping (the
+   * stop came during the start), the stop runs at once instead and this rejects with
+   * StoppedWhileStartingError, so the start ends there: await it after every start step.
+   */
+  onStop(name: string, stop: () => Promise<void> | void): Promise<void>;
   /** Runs the stops once; later calls return the same result. */
   stop(reason: string): Promise<StopResult>;
   readonly stopping: boolean;
@@ -57,7 +71,13 @@ export function createLifecycle(options: {
   }
 
   return {
-    onStop(name, stop) {
+    async onStop(name, stop) {
+      if (result) {
+        // The stops already ran (or are running) without this one: it is the start's to run.
+        await stop();
+        logger.info({ step: name }, 'stopped (it finished starting after the stop began)');
+        throw new StoppedWhileStartingError(name);
+      }
       stops.push({ name, stop });
     },
     stop(reason) {

@@ -7,8 +7,8 @@ describe('lifecycle', () => {
   it('runs stops in the reverse order of registration', async () => {
     const order: string[] = [];
     const lifecycle = createLifecycle({ logger: silent, timeoutMs: 1000 });
-    lifecycle.onStop('database', () => void order.push('database'));
-    lifecycle.onStop('server', async () => {
+    await lifecycle.onStop('database', () => void order.push('database'));
+    await lifecycle.onStop('server', async () => {
       await new Promise((resolve) => setTimeout(resolve, 10));
       order.push('server');
     });
@@ -20,8 +20,8 @@ describe('lifecycle', () => {
   it('keeps stopping after a failed stop and reports it', async () => {
     const order: string[] = [];
     const lifecycle = createLifecycle({ logger: silent, timeoutMs: 1000 });
-    lifecycle.onStop('database', () => void order.push('database'));
-    lifecycle.onStop('server', () => {
+    await lifecycle.onStop('database', () => void order.push('database'));
+    await lifecycle.onStop('server', () => {
       throw new Error('boom');
     });
     const result = await lifecycle.stop('test');
@@ -31,7 +31,7 @@ describe('lifecycle', () => {
 
   it('gives up at the deadline when a stop hangs', async () => {
     const lifecycle = createLifecycle({ logger: silent, timeoutMs: 50 });
-    lifecycle.onStop('stuck', () => new Promise(() => {}));
+    await lifecycle.onStop('stuck', () => new Promise(() => {}));
     const result = await lifecycle.stop('test');
     expect(result.timedOut).toBe(true);
     expect(result.clean).toBe(false);
@@ -40,7 +40,7 @@ describe('lifecycle', () => {
   it('stops once however often it is asked', async () => {
     let calls = 0;
     const lifecycle = createLifecycle({ logger: silent, timeoutMs: 1000 });
-    lifecycle.onStop('counter', () => void calls++);
+    await lifecycle.onStop('counter', () => void calls++);
     await Promise.all([lifecycle.stop('a'), lifecycle.stop('b')]);
     expect(calls).toBe(1);
     expect(lifecycle.stopping).toBe(true);

@@ -5,15 +5,19 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createOutboxRelay, type OutboxRelay } from './outbox-relay.js';
 
-/** How long the relay waits for JetStream's ack before it counts the publish as failed. */
-const PUBLISH_TIMEOUT_MS = 3_000;
+/**
+ * How long the relay waits for JetStream's ack before it counts the publish as failed. The
+ * round's transaction sits idle meanwhile, so the services' idle-in-transaction timeout
+ * must be longer (their config checks it).
+ */
+export const OUTBOX_PUBLISH_TIMEOUT_MS = 3_000;
 /** The pause between two publish attempts of the same row grows to this, ±20 %. */
 const MAX_RETRY_DELAY_MS = 10_000;
 
 /**
  * The outbox relay of a service, publishing to JetStream over its bus. It first checks the
  * settings that must agree: a row whose ack was lost is published again within
- * PUBLISH_TIMEOUT_MS and the longest backoff (15 s in all), which must be inside the stream's duplicate window
+ * OUTBOX_PUBLISH_TIMEOUT_MS and the longest backoff (15 s in all), which must be inside the stream's duplicate window
  * for JetStream to drop the copy. Returns the relay, not yet started.
  */
 export async function createJetStreamOutboxRelay(options: {
@@ -26,7 +30,8 @@ export async function createJetStreamOutboxRelay(options: {
   pollIntervalMs?: number;
 }): Promise<OutboxRelay> {
   const { bus } = options;
-  const retryHorizonMs = PUBLISH_TIMEOUT_MS + longestBackoffMs({ maxMs: MAX_RETRY_DELAY_MS });
+  const retryHorizonMs =
+    OUTBOX_PUBLISH_TIMEOUT_MS + longestBackoffMs({ maxMs: MAX_RETRY_DELAY_MS });
   await assertDuplicateWindowCovers(bus, options.stream, retryHorizonMs);
   return createOutboxRelay({
     pool: options.pool,
@@ -36,7 +41,7 @@ export async function createJetStreamOutboxRelay(options: {
     maxRetryDelayMs: MAX_RETRY_DELAY_MS,
     async publish(event) {
       // A duplicate ack is a success too: the stream has the event.
-      await publishEncodedEvent(bus, event, { timeoutMs: PUBLISH_TIMEOUT_MS });
+      await publishEncodedEvent(bus, event, { timeoutMs: OUTBOX_PUBLISH_TIMEOUT_MS });
     },
   });
 }

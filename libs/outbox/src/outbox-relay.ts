@@ -1,4 +1,6 @@
 import type { EncodedEvent } from '@switchboard/bus';
+import { createPeriodicWorker, type Pause } from '@switchboard/lifecycle';
+import { withTransaction } from '@switchboard/postgres';
 import { backoff } from '@switchboard/resilience';
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -25,7 +27,7 @@ export interface OutboxRelay {
   start(): void;
   /** Says rows were just committed, so an idle relay goes now instead of at its next poll. */
   wake(): void;
-  /** Finishes the round in progress and stops. */
+  /** Finishes the round in progress and stops; no round and no pause follow it. */
   stop(): Promise<void>;
 }
 
@@ -54,17 +56,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const maxRetryDelayMs = options.maxRetryDelayMs ?? 10_000;
   const metrics = relayMetrics(registry, pool, logger);
 
-  let running: Promise<void> | undefined;
-  let stopping = false;
-  /** Set by wake(); a round that starts afterwards sees the rows it announced. */
-  let woken = false;
-  /** The pause the relay is in, if any, and whether new rows may cut it short. */
-  let currentPause: { end: () => void; wakeable: boolean } | undefined;
-
   async function relayRound(): Promise<{ published: number; failed: boolean }> {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
+    const { publishedIds, failure } = await withTransaction(pool, async (client) => {
       const { rows } = await client.query<OutboxRow>(
         `SELECT id, event_id, subject, event_type, payload FROM outbox
          WHERE published_at IS NULL
@@ -101,83 +94,49 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           [failure.row.id, messageOf(failure.error)],
         );
       }
-      await client.query('COMMIT');
-      const published = publishedIds.length;
-      metrics.published.inc(published);
-      if (failure) {
-        metrics.failures.inc();
-        logger.warn(
-          { err: failure.error, eventId: failure.row.event_id, subject: failure.row.subject },
-          'outbox publish failed; the event stays in the outbox and is retried',
-        );
-      }
-      return { published, failed: failure !== undefined };
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
-  }
-
-  async function run(): Promise<void> {
-    let failuresInARow = 0;
-    while (!stopping) {
-      woken = false;
-      let outcome;
-      try {
-        outcome = await relayRound();
-      } catch (error) {
-        // The database itself failed; the rows are untouched and come in a later round.
-        logger.error({ err: error }, 'outbox round failed');
-        outcome = { published: 0, failed: true };
-      }
-      if (outcome.failed) {
-        failuresInARow += 1;
-        await pause(backoff(failuresInARow, { initialMs: retryDelayMs, maxMs: maxRetryDelayMs }), {
-          wakeable: false,
-        });
-      } else {
-        failuresInARow = 0;
-        // A full batch means more rows are waiting: go on at once.
-        if (outcome.published < batchSize && !woken) {
-          await pause(pollIntervalMs, { wakeable: true });
-        }
-      }
-    }
-  }
-
-  function pause(ms: number, { wakeable }: { wakeable: boolean }): Promise<void> {
-    // A stop that came during the round has nothing to end yet: do not start the pause.
-    if (stopping) return Promise.resolve();
-    return new Promise((resolve) => {
-      const end = () => {
-        clearTimeout(timer);
-        currentPause = undefined;
-        resolve();
-      };
-      const timer = setTimeout(end, ms);
-      // After a failure the backoff holds whatever new rows announce: they would fail too.
-      currentPause = { end, wakeable };
+      return { publishedIds, failure };
     });
+    const published = publishedIds.length;
+    metrics.published.inc(published);
+    if (failure) {
+      metrics.failures.inc();
+      logger.warn(
+        { err: failure.error, eventId: failure.row.event_id, subject: failure.row.subject },
+        'outbox publish failed; the event stays in the outbox and is retried',
+      );
+    }
+    return { published, failed: failure !== undefined };
+  }
+
+  let failuresInARow = 0;
+  const worker = createPeriodicWorker({
+    name: 'outbox relay',
+    logger,
+    async round() {
+      const outcome = await relayRound();
+      if (outcome.failed) return failed();
+      failuresInARow = 0;
+      // A full batch means more rows are waiting: go on at once. An idle relay polls, and
+      // wake() cuts the poll short.
+      return { ms: outcome.published < batchSize ? pollIntervalMs : 0 };
+    },
+    // The database itself failed; the rows are untouched and come in a later round.
+    onError: () => failed(),
+  });
+
+  /** After a failure the backoff holds whatever new rows announce: they would fail too. */
+  function failed(): Pause {
+    failuresInARow += 1;
+    return {
+      ms: backoff(failuresInARow, { initialMs: retryDelayMs, maxMs: maxRetryDelayMs }),
+      wakeable: false,
+    };
   }
 
   return {
-    start() {
-      if (running) return;
-      running = run();
-      logger.info({ batchSize, pollIntervalMs }, 'outbox relay started');
-    },
-    wake() {
-      woken = true;
-      if (currentPause?.wakeable) currentPause.end();
-    },
-    async stop() {
-      stopping = true;
-      currentPause?.end();
-      await running;
-      logger.info('outbox relay stopped');
-    },
+    start: () => worker.start(),
+    wake: () => worker.wake(),
+    stop: () => worker.stop(),
   };
 }
 

@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { createPeriodicWorker } from '@switchboard/lifecycle';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
@@ -74,14 +74,9 @@ export function createOutboxRetention(options: OutboxRetentionOptions): OutboxRe
   }
   const metrics = retentionMetrics(registry);
 
-  let running: Promise<void> | undefined;
-  let stopping = false;
-  // Aborted by stop(): ends the pause between two passes at once.
-  const stopped = new AbortController();
-
-  async function deleteTable(table: Table, ms: number): Promise<number> {
+  async function deleteTable(table: Table, ms: number, signal?: AbortSignal): Promise<number> {
     let deleted = 0;
-    while (!stopping) {
+    while (!signal?.aborted) {
       const result = await pool.query(DELETE_BATCH[table], [ms, batchSize]);
       const count = result.rowCount ?? 0;
       deleted += count;
@@ -92,34 +87,33 @@ export function createOutboxRetention(options: OutboxRetentionOptions): OutboxRe
     return deleted;
   }
 
-  async function deleteExpired(): Promise<{ outbox: number; inbox: number }> {
-    const outbox = await deleteTable('outbox', options.outboxRetentionMs);
+  /** One pass; a stop (`signal`) ends it after the batch in progress. */
+  async function deleteExpired(signal?: AbortSignal): Promise<{ outbox: number; inbox: number }> {
+    const outbox = await deleteTable('outbox', options.outboxRetentionMs, signal);
     const inbox =
       options.inboxRetentionMs === undefined
         ? 0
-        : await deleteTable('inbox', options.inboxRetentionMs);
+        : await deleteTable('inbox', options.inboxRetentionMs, signal);
     if (outbox + inbox > 0) logger.info({ outbox, inbox }, 'expired outbox and inbox rows deleted');
     return { outbox, inbox };
   }
 
-  async function run(): Promise<void> {
-    while (!stopping) {
-      try {
-        await deleteExpired();
-      } catch (error) {
-        // Nothing is lost by waiting: the rows are still there at the next pass.
-        metrics.failures.inc();
-        logger.error({ err: error }, 'outbox retention pass failed; trying again at the next');
-      }
-      if (stopping) break;
-      await sleep(intervalMs, undefined, { signal: stopped.signal }).catch(() => {});
-    }
-  }
+  const worker = createPeriodicWorker({
+    name: 'outbox retention',
+    logger,
+    async round(signal) {
+      await deleteExpired(signal);
+      return { ms: intervalMs };
+    },
+    // Nothing is lost by waiting: the rows are still there at the next pass.
+    onError() {
+      metrics.failures.inc();
+      return { ms: intervalMs };
+    },
+  });
 
   return {
     start() {
-      if (running) return;
-      running = run();
       logger.info(
         {
           outboxRetentionMs: options.outboxRetentionMs,
@@ -127,16 +121,12 @@ export function createOutboxRetention(options: OutboxRetentionOptions): OutboxRe
           intervalMs,
           batchSize,
         },
-        'outbox retention started',
+        'outbox retention settings',
       );
+      worker.start();
     },
-    deleteExpired,
-    async stop() {
-      stopping = true;
-      stopped.abort();
-      await running;
-      logger.info('outbox retention stopped');
-    },
+    deleteExpired: () => deleteExpired(),
+    stop: () => worker.stop(),
   };
 }
 

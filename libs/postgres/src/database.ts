@@ -2,17 +2,41 @@ import { runner } from 'node-pg-migrate';
 import pg from 'pg';
 import type { Logger } from 'pino';
 
-export function createDatabasePool(options: {
+export interface DatabasePoolOptions {
   url: string;
   max: number;
   /** Names the sessions in pg_stat_activity, for operators and tests. */
   applicationName: string;
+  /**
+   * How long `pool.connect()` (and so every query) waits for a connection: a free one from
+   * the pool, or a new one from a server that may be down or stalled. Without it a call waits
+   * forever, far past its caller's deadline.
+   */
+  connectionTimeoutMs: number;
+  /**
+   * Postgres cancels a statement that runs longer (`statement_timeout`, SQLSTATE 57014),
+   * a row-lock wait included: an answer later than the caller's deadline helps nobody, and
+   * the connection is free again. Migrations run without it.
+   */
+  statementTimeoutMs: number;
+  /**
+   * Postgres ends a session that sits inside a transaction, doing nothing, for longer
+   * (`idle_in_transaction_session_timeout`): the locks of a transaction a bug left open are
+   * released instead of blocking every writer.
+   */
+  idleInTransactionTimeoutMs: number;
   logger: Logger;
-}): pg.Pool {
+}
+
+export function createDatabasePool(options: DatabasePoolOptions): pg.Pool {
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.max,
     application_name: options.applicationName,
+    connectionTimeoutMillis: options.connectionTimeoutMs,
+    // Session settings, sent when each connection starts.
+    statement_timeout: options.statementTimeoutMs,
+    idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs,
   });
   // An idle client that loses its connection emits here; without a listener the process dies.
   pool.on('error', (error) =>
@@ -33,6 +57,9 @@ export async function migrateDatabase(
   const { logger } = options;
   const client = await pool.connect();
   try {
+    // A migration may take longer than any request (an index on a big table), and the
+    // advisory lock may wait for another replica's migration: no statement timeout here.
+    await client.query('SET statement_timeout = 0');
     const applied = await runner({
       dbClient: client,
       dir: options.dir,
@@ -49,6 +76,7 @@ export async function migrateDatabase(
     });
     logger.info({ applied: applied.map(({ name }) => name) }, 'database migrated');
   } finally {
-    client.release();
+    // Closed, not returned: no request may run on a connection without the statement timeout.
+    client.release(true);
   }
 }

@@ -1,2 +1,3 @@
-export { createDatabasePool, migrateDatabase } from './database.js';
+export { createDatabasePool, migrateDatabase, type DatabasePoolOptions } from './database.js';
 export { isTransientDatabaseError } from './transient-errors.js';
+export { withTransaction, type TransactionOptions } from './transaction.js';

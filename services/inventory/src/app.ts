@@ -1,19 +1,18 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createAdaptiveLimiter } from '@switchboard/admission';
 import { connectBus, ensureStreams } from '@switchboard/bus';
 import { DEAD_LETTER_STREAM, INVENTORY_STREAM } from '@switchboard/events';
 import { InventoryServiceService } from '@switchboard/contracts';
 import { createGrpcServer } from '@switchboard/grpc';
-import { createLifecycle, type StopResult } from '@switchboard/lifecycle';
+import { becomeReady, createLifecycle, type StopResult } from '@switchboard/lifecycle';
 import { createOpsServer, type Logger } from '@switchboard/observability';
-import { createJetStreamOutboxRelay, createOutboxRetention } from '@switchboard/outbox';
+import { startEventOutbox } from '@switchboard/outbox';
 import { prepareSocketPath, removeSocketFile, secureSocketFile } from '@switchboard/uds';
 import type { Registry } from 'prom-client';
 import { createDatabasePool, migrateDatabase } from './adapters/database.js';
 import { createInventoryRepository } from './adapters/inventory-repository.js';
 import { startStockChangeFeed } from './adapters/nats-stock-change-feed.js';
 import { readSeedFile } from './adapters/seed-file.js';
-import type { InventoryConfig } from './config.js';
+import { databasePoolOptions, type InventoryConfig } from './config.js';
 import { createInventory } from './domain/inventory.js';
 import { withAdmission } from './entry-points/admission.js';
 import { createInventoryHandlers } from './entry-points/grpc/inventory-handlers.js';
@@ -22,6 +21,11 @@ import { startOrderEventsConsumer } from './entry-points/nats/order-events-consu
 import { startReservationSweeper } from './entry-points/timers/reservation-sweeper.js';
 
 const HOUR_MS = 60 * 60 * 1000;
+/**
+ * The share of what SHUTDOWN_TIMEOUT_MS leaves after SHUTDOWN_DELAY_MS that calls in flight
+ * get to drain; the rest is for the steps after the gRPC drain (NATS, the ops server, the pool).
+ */
+const DRAIN_SHARE_OF_STOP = 0.8;
 
 export interface AppDeps {
   config: InventoryConfig;
@@ -47,55 +51,38 @@ export interface App extends AsyncDisposable {
  */
 export function createApp({ config, logger, registry }: AppDeps): App {
   const lifecycle = createLifecycle({ logger, timeoutMs: config.shutdownTimeoutMs });
-  // Most of what the deadline leaves after the readiness pause goes to calls in flight; the
-  // rest is for closing the ops server and the pool.
-  const drainGraceMs = Math.floor((config.shutdownTimeoutMs - config.shutdownDelayMs) * 0.8);
+  const drainGraceMs = Math.floor(
+    (config.shutdownTimeoutMs - config.shutdownDelayMs) * DRAIN_SHARE_OF_STOP,
+  );
   let startCalled = false;
   // Set once the ops server exists; before that there is no readiness to turn off.
   let setNotReady = () => {};
 
-  /** Registers a stop right after its start; a stop that began meanwhile runs it at once. */
-  async function started(name: string, stop: () => Promise<void> | void): Promise<void> {
-    if (lifecycle.stopping) {
-      await stop();
-      throw new Error(`stopped while starting (at ${name})`);
-    }
-    lifecycle.onStop(name, stop);
-  }
-
   async function start() {
-    const pool = createDatabasePool({ url: config.databaseUrl, max: config.dbPoolMax, logger });
-    await started('database pool', () => pool.end());
+    const pool = createDatabasePool({ ...databasePoolOptions(config), logger });
+    await lifecycle.onStop('database pool', () => pool.end());
     await migrateDatabase(pool, logger);
 
     // Events (docs/events.md): stock changes are written with their StockChanged in the
     // outbox; the relay publishes them to JetStream, and keeps them while NATS is away.
     const bus = await connectBus({ servers: config.natsUrl, name: 'inventory', logger, registry });
-    await started('NATS connection', () => bus.drain());
+    await lifecycle.onStop('NATS connection', () => bus.drain());
     // The streams inventory writes to; ORDERS is purchase's (ADR 6).
     await ensureStreams(bus, [INVENTORY_STREAM, DEAD_LETTER_STREAM]);
-    const relay = await createJetStreamOutboxRelay({
+    // Neither table grows without bound: published events and applied message ids are
+    // deleted once past their retention (an id only after ORDERS can no longer deliver it).
+    const relay = await startEventOutbox({
       bus,
       pool,
       stream: INVENTORY_STREAM.name,
       logger,
       registry,
       pollIntervalMs: config.outboxPollIntervalMs,
-    });
-    relay.start();
-    await started('outbox relay', () => relay.stop());
-    // Neither table grows without bound: published events and applied message ids are
-    // deleted once past their retention (an id only after ORDERS can no longer deliver it).
-    const retention = createOutboxRetention({
-      pool,
-      logger: logger.child({ component: 'outbox-retention' }),
-      registry,
       outboxRetentionMs: config.outboxRetentionHours * HOUR_MS,
       inboxRetentionMs: config.inboxRetentionHours * HOUR_MS,
-      intervalMs: config.retentionIntervalMs,
+      retentionIntervalMs: config.retentionIntervalMs,
+      lifecycle,
     });
-    retention.start();
-    await started('outbox retention', () => retention.stop());
 
     const repository = createInventoryRepository(pool, { onOutboxWritten: () => relay.wake() });
     if (config.seedFile !== '') {
@@ -130,14 +117,14 @@ export function createApp({ config, logger, registry }: AppDeps): App {
     });
     const opsPort = await ops.start();
     setNotReady = () => ops.setReady(false);
-    await started('ops server', () => ops.stop());
+    await lifecycle.onStop('ops server', () => ops.stop());
 
     // One implementation, three transports (ADR 9): the same handlers serve gRPC over
     // TCP, gRPC over the Unix-domain socket and the NATS service.
     const inventory = createInventory(repository);
     // WatchStock streams follow the StockChanged events on one NATS subscription.
     const stockChanges = startStockChangeFeed(bus, registry);
-    await started('stock change feed', () => stockChanges.stop());
+    await lifecycle.onStop('stock change feed', () => stockChanges.stop());
     // Admission control sized to the pool (ADR 11): a fixed limit of one call per connection.
     const limiter = createAdaptiveLimiter({
       name: 'inventory-api',
@@ -159,10 +146,10 @@ export function createApp({ config, logger, registry }: AppDeps): App {
       // Throws, naming the path, if a live process serves it; a crash's leftover is removed.
       await prepareSocketPath(socketPath, { logger });
       // Registered before the gRPC drain, so it runs after it: the file goes once no call uses it.
-      await started('gRPC socket file', () => removeSocketFile(socketPath));
+      await lifecycle.onStop('gRPC socket file', () => removeSocketFile(socketPath));
     }
     const grpcPort = await grpc.listen(hostPort(config.grpcHost, config.grpcPort));
-    await started('gRPC server', () => grpc.drain(drainGraceMs));
+    await lifecycle.onStop('gRPC server', () => grpc.drain(drainGraceMs));
     if (socketPath !== '') {
       await grpc.listen(`unix://${socketPath}`);
       await secureSocketFile(socketPath);
@@ -171,7 +158,7 @@ export function createApp({ config, logger, registry }: AppDeps): App {
     // Started only now and stopped first: a NATS request finds no responder (a quick
     // UNAVAILABLE) rather than an inventory that cannot serve it.
     const natsService = await startInventoryNatsService(bus, handlers);
-    await started('NATS service', () => natsService.stop());
+    await lifecycle.onStop('NATS service', () => natsService.stop());
 
     // Confirmed orders commit their reservations; unconfirmed ones expire.
     const orderEvents = await startOrderEventsConsumer({
@@ -180,21 +167,20 @@ export function createApp({ config, logger, registry }: AppDeps): App {
       maxDeliveries: config.consumerMaxDeliveries,
       retryDelayMs: config.consumerRetryDelayMs,
     });
-    await started('order events consumer', () => orderEvents.stop());
+    await lifecycle.onStop('order events consumer', () => orderEvents.stop());
     const sweeper = startReservationSweeper({
       inventory,
       intervalMs: config.reservationSweepIntervalMs,
       logger,
       registry,
     });
-    await started('reservation sweeper', () => sweeper.stop());
+    await lifecycle.onStop('reservation sweeper', () => sweeper.stop());
 
-    ops.setReady(true);
-    await started('readiness', async () => {
-      // /readyz answers 503 and grpc.health.v1 NOT_SERVING first; the pause lets balancers
-      // and clients see it before the drain begins.
-      ops.setReady(false);
-      await sleep(config.shutdownDelayMs);
+    // On a stop, /readyz answers 503 and grpc.health.v1 NOT_SERVING first; the pause lets
+    // balancers and clients see it before the drain begins.
+    await becomeReady(lifecycle, {
+      setReady: (ready) => ops.setReady(ready),
+      shutdownDelayMs: config.shutdownDelayMs,
     });
     logger.info({ grpcPort, opsPort }, 'inventory ready');
     return { grpcPort, opsPort };

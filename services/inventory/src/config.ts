@@ -5,6 +5,7 @@ import {
   integer,
   loadConfig,
   mustBeAtLeast,
+  mustExceed,
   oneOf,
   port,
   string,
@@ -12,6 +13,7 @@ import {
   type Env,
 } from '@switchboard/config';
 import { LOG_LEVELS } from '@switchboard/observability';
+import { OUTBOX_PUBLISH_TIMEOUT_MS } from '@switchboard/outbox';
 import { socketPathProblem } from '@switchboard/uds';
 
 /** Every environment variable the service reads; main.ts is the only caller with process.env. */
@@ -114,6 +116,27 @@ const spec = {
     description:
       'Postgres pool size; also how many API calls run at once (one slot per connection, ADR 11).',
   }),
+  dbConnectionTimeoutMs: integer('DB_CONNECTION_TIMEOUT_MS', {
+    default: 2_000,
+    min: 100,
+    max: 60_000,
+    description:
+      'The longest a call waits for a database connection (the pool, or a stalled server).',
+  }),
+  dbStatementTimeoutMs: integer('DB_STATEMENT_TIMEOUT_MS', {
+    default: 5_000,
+    min: 100,
+    max: 600_000,
+    description:
+      "Postgres cancels a statement (row-lock waits included) that runs longer; about purchase's request deadline.",
+  }),
+  dbIdleInTransactionTimeoutMs: integer('DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', {
+    default: 60_000,
+    min: 1_000,
+    max: 3_600_000,
+    description:
+      'Postgres ends a session idle inside a transaction for longer, releasing its locks.',
+  }),
   admissionQueueSize: integer('ADMISSION_QUEUE_SIZE', {
     default: 100,
     min: 0,
@@ -142,11 +165,27 @@ export function readConfig(env: Env) {
       ? `SHUTDOWN_DELAY_MS (${config.shutdownDelayMs}) must be less than SHUTDOWN_TIMEOUT_MS (${config.shutdownTimeoutMs})`
       : undefined,
     inboxRetentionProblem(config.inboxRetentionHours),
+    mustExceed(
+      { name: 'DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', ms: config.dbIdleInTransactionTimeoutMs },
+      { name: "the outbox relay's publish timeout", ms: OUTBOX_PUBLISH_TIMEOUT_MS },
+      "the relay's transaction waits for JetStream's ack between two statements",
+    ),
   ]);
   return config;
 }
 
 const HOUR_MS = 60 * 60 * 1000;
+
+/** The pool's settings, as `createDatabasePool` takes them. */
+export function databasePoolOptions(config: InventoryConfig) {
+  return {
+    url: config.databaseUrl,
+    max: config.dbPoolMax,
+    connectionTimeoutMs: config.dbConnectionTimeoutMs,
+    statementTimeoutMs: config.dbStatementTimeoutMs,
+    idleInTransactionTimeoutMs: config.dbIdleInTransactionTimeoutMs,
+  };
+}
 
 /**
  * JetStream can deliver an OrderConfirmed again for as long as ORDERS keeps it (a redelivery,

@@ -2,7 +2,7 @@ import { createLogger } from '@switchboard/observability';
 import { createDatabasePool, migrateDatabase } from './adapters/database.js';
 import { createInventoryRepository } from './adapters/inventory-repository.js';
 import { readSeedFile } from './adapters/seed-file.js';
-import { readConfig } from './config.js';
+import { databasePoolOptions, readConfig } from './config.js';
 
 // `node dist/seed.js <products.json>` (npm run seed -- <file>): migrates the database of
 // DATABASE_URL and seeds the products of the file. New products get their onHand; known
@@ -14,7 +14,7 @@ if (!file) {
   process.exit(2);
 }
 
-// Only DATABASE_URL, DB_POOL_MAX and LOG_LEVEL matter here; the rest take their defaults.
+// Only DATABASE_URL, the DB_* settings and LOG_LEVEL matter here; the rest take their defaults.
 let config: ReturnType<typeof readConfig>;
 try {
   config = readConfig(process.env);
@@ -24,7 +24,7 @@ try {
 }
 
 const logger = createLogger({ service: 'inventory-seed', level: config.logLevel });
-const pool = createDatabasePool({ url: config.databaseUrl, max: 1, logger });
+const pool = createDatabasePool({ ...databasePoolOptions(config), max: 1, logger });
 try {
   const products = await readSeedFile(file);
   await migrateDatabase(pool, logger);

@@ -1,30 +1,39 @@
 import { createAdaptiveLimiter } from '@switchboard/admission';
 import { connectBus, ensureStreams } from '@switchboard/bus';
 import { ORDERS_STREAM } from '@switchboard/events';
-import { createLifecycle } from '@switchboard/lifecycle';
+import { becomeReady, createLifecycle, type StopResult } from '@switchboard/lifecycle';
 import { createOpsServer } from '@switchboard/observability';
 import type { Logger } from '@switchboard/observability';
 import { createInventoryClient } from '@switchboard/inventory-client';
 import { createCircuitBreaker } from '@switchboard/resilience';
-import { createJetStreamOutboxRelay, createOutboxRetention } from '@switchboard/outbox';
+import { startEventOutbox } from '@switchboard/outbox';
 import type { Registry } from 'prom-client';
 import { createDatabasePool, migrateDatabase } from './adapters/database.js';
 import { createBackgroundReleaser } from './adapters/background-releaser.js';
 import { withCircuitBreaker } from './adapters/circuit-breaking-inventory-client.js';
 import { createPostgresOrderStore } from './adapters/postgres-order-store.js';
-import type { PurchaseConfig } from './config.js';
+import { databasePoolOptions, type PurchaseConfig } from './config.js';
 import { createPurchaseService } from './domain/purchase-service.js';
 import { createHttpServer } from './entry-points/http/http-server.js';
 
 export interface PurchaseApp {
   /** Starts everything in order; returns the bound ports (port 0 in config picks free ones). */
   start(): Promise<{ httpPort: number; opsPort: number }>;
-  /** Not ready -> delay -> stop ingress -> close egress -> close the database. */
-  stop(): Promise<{ clean: boolean }>;
+  /** Not ready -> delay -> stop ingress -> close egress -> close the database; runs once. */
+  stop(): Promise<StopResult>;
   /** /readyz answers 503 from now on: the last-resort handler's first step (ADR 0010). */
   setNotReady(): void;
   [Symbol.asyncDispose](): Promise<void>;
 }
+
+const HOUR_MS = 60 * 60 * 1000;
+/** How long the ops server waits for each readiness check (its own default, made explicit). */
+const READINESS_CHECK_TIMEOUT_MS = 1_000;
+/**
+ * inventory's health check gets a deadline this much shorter than the check's timeout, so a
+ * slow inventory shows in /readyz as its own DEADLINE_EXCEEDED rather than a bare timeout.
+ */
+const INVENTORY_CHECK_MARGIN_MS = 100;
 
 /** Builds purchase from its dependencies; no environment, no signals, no exit. */
 export function createApp(deps: {
@@ -38,37 +47,29 @@ export function createApp(deps: {
   let setNotReady = () => {};
 
   async function start() {
-    const pool = createDatabasePool({ url: config.databaseUrl, max: config.dbPoolMax, logger });
-    lifecycle.onStop('database', () => pool.end());
+    const pool = createDatabasePool({ ...databasePoolOptions(config), logger });
+    await lifecycle.onStop('database', () => pool.end());
     await migrateDatabase(pool, logger);
 
     // Events (docs/events.md): orders are written with their OrderConfirmed in the outbox;
     // the relay publishes it to JetStream, and keeps it while NATS is away.
     const bus = await connectBus({ servers: config.natsUrl, name: 'purchase', logger, registry });
-    lifecycle.onStop('NATS connection', () => bus.drain());
+    await lifecycle.onStop('NATS connection', () => bus.drain());
     // The stream purchase writes to; inventory's are its own (ADR 6).
     await ensureStreams(bus, [ORDERS_STREAM]);
-    const relay = await createJetStreamOutboxRelay({
+    // Published events are kept a while for operators, then deleted: the outbox stays small.
+    // purchase consumes no stream into an inbox, so it has none to clean.
+    const relay = await startEventOutbox({
       bus,
       pool,
       stream: ORDERS_STREAM.name,
       logger,
       registry,
       pollIntervalMs: config.outboxPollIntervalMs,
+      outboxRetentionMs: config.outboxRetentionHours * HOUR_MS,
+      retentionIntervalMs: config.retentionIntervalMs,
+      lifecycle,
     });
-    relay.start();
-    lifecycle.onStop('outbox relay', () => relay.stop());
-    // Published events are kept a while for operators, then deleted: the outbox stays small.
-    // purchase consumes no stream into an inbox, so it has none to clean.
-    const retention = createOutboxRetention({
-      pool,
-      logger: logger.child({ component: 'outbox-retention' }),
-      registry,
-      outboxRetentionMs: config.outboxRetentionHours * 60 * 60 * 1000,
-      intervalMs: config.retentionIntervalMs,
-    });
-    retention.start();
-    lifecycle.onStop('outbox retention', () => retention.stop());
 
     // INVENTORY_TARGET picks the transport (gRPC over TCP or UDS, NATS); nothing else changes.
     const inventory = withCircuitBreaker(
@@ -85,7 +86,7 @@ export function createApp(deps: {
         resetTimeoutMs: config.inventoryBreakerResetMs,
       }),
     );
-    lifecycle.onStop('inventory client', () => inventory.close());
+    await lifecycle.onStop('inventory client', () => inventory.close());
 
     // Failed purchases give their reservations back at once, in the background. It stops
     // after the public port (no purchase can schedule more) and before the inventory client.
@@ -94,7 +95,7 @@ export function createApp(deps: {
       logger: logger.child({ component: 'reservation-releaser' }),
       registry,
     });
-    lifecycle.onStop('reservation releaser', () => releaser.stop());
+    await lifecycle.onStop('reservation releaser', () => releaser.stop());
 
     const purchases = createPurchaseService({
       store: createPostgresOrderStore(pool, { onOutboxWritten: () => relay.wake() }),
@@ -102,6 +103,9 @@ export function createApp(deps: {
       releaser,
       logger,
       reservationTtlSeconds: config.reservationTtlSeconds,
+      // A request holding its key ends within REQUEST_TIMEOUT_MS; twice that covers the
+      // writes after inventory answered and a background release, before a retry may take
+      // over the key of an owner that crashed.
       keyLockMs: config.requestTimeoutMs * 2,
     });
 
@@ -110,12 +114,18 @@ export function createApp(deps: {
       port: config.opsPort,
       registry,
       logger,
+      checkTimeoutMs: READINESS_CHECK_TIMEOUT_MS,
       checks: [
         { name: 'database', check: async () => void (await pool.query('SELECT 1')) },
         // Its critical peer: without inventory no purchase can succeed (grpc.health.v1 Check).
         {
           name: 'inventory',
-          check: () => inventory.checkHealth({ deadline: new Date(Date.now() + 900) }),
+          check: () =>
+            inventory.checkHealth({
+              deadline: new Date(
+                Date.now() + READINESS_CHECK_TIMEOUT_MS - INVENTORY_CHECK_MARGIN_MS,
+              ),
+            }),
         },
         // Shown, not deciding: orders wait in the outbox while NATS is away, so purchase
         // keeps selling; taking it out of the balancer would turn a NATS outage into a full one.
@@ -129,7 +139,7 @@ export function createApp(deps: {
     });
     const opsPort = await ops.start();
     setNotReady = () => ops.setReady(false);
-    lifecycle.onStop('ops server', () => ops.stop());
+    await lifecycle.onStop('ops server', () => ops.stop());
 
     const http = createHttpServer({
       logger,
@@ -156,16 +166,13 @@ export function createApp(deps: {
       // burst of clients beyond it has its handshakes dropped and retried a second later.
       backlog: config.httpListenBacklog,
     });
-    lifecycle.onStop('http server', () => http.close());
+    await lifecycle.onStop('http server', () => http.close());
     const address = http.server.address();
     const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
 
-    ops.setReady(true);
-    // Registered last, so it runs first: turn not-ready and give the load balancer time to
-    // notice before the listener closes.
-    lifecycle.onStop('readiness', async () => {
-      ops.setReady(false);
-      await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
+    await becomeReady(lifecycle, {
+      setReady: (ready) => ops.setReady(ready),
+      shutdownDelayMs: config.shutdownDelayMs,
     });
     logger.info({ httpPort, opsPort, inventory: config.inventoryTarget }, 'purchase ready');
     return { httpPort, opsPort };

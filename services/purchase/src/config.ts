@@ -14,11 +14,30 @@ import { limitRangeProblem } from '@switchboard/admission';
 import { SERVER_KEEPALIVE_POLICY, keepaliveProblems } from '@switchboard/grpc';
 import { parseInventoryTarget } from '@switchboard/inventory-client';
 import { LOG_LEVELS } from '@switchboard/observability';
+import { OUTBOX_PUBLISH_TIMEOUT_MS } from '@switchboard/outbox';
 
 /** Every variable purchase reads; README.md has the same table for operators. */
 export const configSpec = {
   databaseUrl: url('DATABASE_URL', { protocols: ['postgres', 'postgresql'] }),
   dbPoolMax: integer('DB_POOL_MAX', { default: 10, min: 1, max: 100 }),
+  // Without them a call waits forever for a stalled database. The defaults are the default
+  // REQUEST_TIMEOUT_MS: no database wait outlasts a whole request. Not checked against it: a
+  // shorter request deadline already answers the caller (504) while the wait ends on its own.
+  dbConnectionTimeoutMs: integer('DB_CONNECTION_TIMEOUT_MS', {
+    default: 5_000,
+    min: 100,
+    max: 60_000,
+  }),
+  dbStatementTimeoutMs: integer('DB_STATEMENT_TIMEOUT_MS', {
+    default: 5_000,
+    min: 100,
+    max: 600_000,
+  }),
+  dbIdleInTransactionTimeoutMs: integer('DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', {
+    default: 60_000,
+    min: 1_000,
+    max: 3_600_000,
+  }),
   httpHost: string('HTTP_HOST', { default: '0.0.0.0' }),
   httpPort: port('HTTP_PORT', { default: 8080 }),
   opsHost: string('OPS_HOST', { default: '0.0.0.0' }),
@@ -102,6 +121,11 @@ export function readConfig(env: Env) {
       'the load balancer must close an idle connection first, or it may send a request down a socket purchase is closing (a 502)',
     ),
     mustExceed(
+      { name: 'DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', ms: config.dbIdleInTransactionTimeoutMs },
+      { name: "the outbox relay's publish timeout", ms: OUTBOX_PUBLISH_TIMEOUT_MS },
+      "the relay's transaction waits for JetStream's ack between two statements",
+    ),
+    mustExceed(
       { name: 'SHUTDOWN_TIMEOUT_MS', ms: config.shutdownTimeoutMs },
       {
         name: 'SHUTDOWN_DELAY_MS + REQUEST_TIMEOUT_MS',
@@ -111,4 +135,15 @@ export function readConfig(env: Env) {
     ),
   ]);
   return config;
+}
+
+/** The pool's settings, as `createDatabasePool` takes them. */
+export function databasePoolOptions(config: PurchaseConfig) {
+  return {
+    url: config.databaseUrl,
+    max: config.dbPoolMax,
+    connectionTimeoutMs: config.dbConnectionTimeoutMs,
+    statementTimeoutMs: config.dbStatementTimeoutMs,
+    idleInTransactionTimeoutMs: config.dbIdleInTransactionTimeoutMs,
+  };
 }

@@ -117,6 +117,17 @@ describe('purchase config', () => {
     );
   });
 
+  it('refuses an idle-in-transaction timeout the outbox relay cannot work within', () => {
+    expect(() =>
+      readConfig({
+        DATABASE_URL: 'postgres://purchase:purchase@postgres:5432/purchase',
+        DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: '2000',
+      }),
+    ).toThrow(
+      "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS (2000 ms) must be longer than the outbox relay's publish timeout (3000 ms)",
+    );
+  });
+
   it('refuses a relative socket path and a NATS target without a version', () => {
     for (const target of ['unix://inventory.sock', 'nats:inventory']) {
       expect(() =>

@@ -2,6 +2,7 @@ import { encodeEvent, type EncodedEvent } from '@switchboard/bus';
 import type { OrderLine, ReservationState } from '@switchboard/contracts';
 import { STOCK_CHANGED } from '@switchboard/events';
 import { recordInboxMessage, writeOutboxEvents } from '@switchboard/outbox';
+import { withTransaction } from '@switchboard/postgres';
 import type pg from 'pg';
 import type { InventoryRepository, InventoryTransaction } from '../domain/inventory-repository.js';
 import { bySku, sortItems } from '../domain/stock-rules.js';
@@ -40,34 +41,21 @@ export function createInventoryRepository(
     options: WorkOptions | undefined,
     work: (client: pg.PoolClient, events: EncodedEvent[]) => Promise<T>,
   ): Promise<T> {
-    // Under load a call may wait for a connection longer than its caller waits for it.
-    options?.signal?.throwIfAborted();
-    const client = await pool.connect();
-    let broken = false;
-    try {
-      options?.signal?.throwIfAborted();
-      await client.query('BEGIN');
-      try {
-        const events: EncodedEvent[] = [];
+    // withTransaction rolls back, rather than commits, for a caller who gave up meanwhile
+    // (say, while we waited for a row lock): no stock is held for it.
+    const events: EncodedEvent[] = [];
+    const result = await withTransaction(
+      pool,
+      async (client) => {
         const result = await work(client, events);
-        // A caller who gave up meanwhile (say, while we waited for a row lock) was told the
-        // call failed: roll back rather than hold stock for it.
-        options?.signal?.throwIfAborted();
         // The transactional outbox: the events commit with the change or not at all.
         await writeOutboxEvents(client, events);
-        await client.query('COMMIT');
-        if (events.length > 0) onOutboxWritten?.();
         return result;
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => {
-          broken = true;
-        });
-        throw error;
-      }
-    } finally {
-      // A connection that cannot even roll back is closed rather than handed out again.
-      client.release(broken);
-    }
+      },
+      { signal: options?.signal },
+    );
+    if (events.length > 0) onOutboxWritten?.();
+    return result;
   }
 
   async function query<Row extends pg.QueryResultRow>(

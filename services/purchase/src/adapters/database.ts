@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import {
   createDatabasePool as createPool,
   migrateDatabase as migrate,
+  type DatabasePoolOptions,
 } from '@switchboard/postgres';
 import type pg from 'pg';
 import type { Logger } from '@switchboard/observability';
@@ -9,7 +10,9 @@ import type { Logger } from '@switchboard/observability';
 /** services/purchase/migrations, from src/adapters (tests) and dist/adapters (the image) alike. */
 const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
 
-export function createDatabasePool(options: { url: string; max: number; logger: Logger }): pg.Pool {
+export function createDatabasePool(
+  options: Omit<DatabasePoolOptions, 'applicationName' | 'logger'> & { logger: Logger },
+): pg.Pool {
   return createPool({ ...options, applicationName: 'purchase' });
 }
 

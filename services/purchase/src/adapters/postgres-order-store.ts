@@ -1,5 +1,6 @@
 import type { OrderLine } from '@switchboard/contracts';
 import { writeOutboxEvents } from '@switchboard/outbox';
+import { withTransaction } from '@switchboard/postgres';
 import type pg from 'pg';
 import type { Order, PurchaseOutcome } from '../domain/order.js';
 import type { KeyClaim, OrderStore } from '../domain/order-store.js';
@@ -47,9 +48,7 @@ export function createPostgresOrderStore(
     },
 
     async saveOrder(key, order) {
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
+      const written = await withTransaction(pool, async (client) => {
         // ON CONFLICT: a request that took over an expired key may store the same order.
         const inserted = await client.query(
           `INSERT INTO orders (id, customer_id, status, created_at) VALUES ($1, $2, $3, $4)
@@ -72,14 +71,9 @@ export function createPostgresOrderStore(
         const written = inserted.rowCount === 1;
         if (written) await writeOutboxEvents(client, [orderConfirmedEvent(order)]);
         await completeKey(client, key, order.orderId, { ok: true, order });
-        await client.query('COMMIT');
-        if (written) options.onOutboxWritten?.();
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw error;
-      } finally {
-        client.release();
-      }
+        return written;
+      });
+      if (written) options.onOutboxWritten?.();
     },
 
     async saveRefusal(key, orderId, outcome) {

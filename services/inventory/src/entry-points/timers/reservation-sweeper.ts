@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { createPeriodicWorker } from '@switchboard/lifecycle';
 import type { Logger } from '@switchboard/observability';
 import { Counter, type Registry } from 'prom-client';
 import type { Inventory } from '../../domain/inventory.js';
@@ -21,41 +21,28 @@ export function startReservationSweeper(options: {
   logger: Logger;
   registry: Registry;
 }): ReservationSweeper {
-  const { inventory, logger } = options;
+  const { inventory, logger, intervalMs } = options;
   const expired = new Counter({
     name: 'inventory_reservations_expired_total',
     help: 'Reservations released because their order was not confirmed within their TTL.',
     registers: [options.registry],
   });
-  let stopping = false;
-  // Aborted by stop(): ends the pause between two sweeps at once, and a pause that would start
-  // after stop() (a sweep was running when it came) does not start at all.
-  const stopped = new AbortController();
 
-  async function sweep(): Promise<void> {
-    while (!stopping) {
-      let released = 0;
-      try {
-        released = await inventory.releaseExpired(BATCH);
-        if (released > 0) {
-          expired.inc(released);
-          logger.info({ released }, 'expired reservations released');
-        }
-      } catch (error) {
-        logger.error({ err: error }, 'releasing expired reservations failed; trying again later');
+  const worker = createPeriodicWorker({
+    name: 'reservation sweeper',
+    logger,
+    async round() {
+      const released = await inventory.releaseExpired(BATCH);
+      if (released > 0) {
+        expired.inc(released);
+        logger.info({ released }, 'expired reservations released');
       }
-      if (released < BATCH) {
-        await sleep(options.intervalMs, undefined, { signal: stopped.signal }).catch(() => {});
-      }
-    }
-  }
-
-  const running = sweep();
-  return {
-    async stop() {
-      stopping = true;
-      stopped.abort();
-      await running;
+      // A full batch: more are waiting.
+      return { ms: released < BATCH ? intervalMs : 0 };
     },
-  };
+    // The reservations are still there at the next sweep.
+    onError: () => ({ ms: intervalMs }),
+  });
+  worker.start();
+  return { stop: () => worker.stop() };
 }
