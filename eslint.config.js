@@ -66,7 +66,6 @@ const domainTransports = [
       '@switchboard/admission',
       '@switchboard/bus',
       '@switchboard/config',
-      '@switchboard/contracts',
       '@switchboard/grpc',
       '@switchboard/lifecycle',
       '@switchboard/observability',
@@ -79,15 +78,14 @@ const domainTransports = [
     message: 'A domain imports none of our transport libs: it declares a port, app.ts wires it.',
   },
 ];
-// The one package a domain may name, for its types only: the transport-neutral InventoryClient
-// (ADR 9). Its values are the gRPC and NATS adapters, which only app.ts builds.
-const domainTypesOnly = [
-  {
-    name: '@switchboard/inventory-client',
-    allowTypeImports: true,
-    message: 'A domain imports only the types of @switchboard/inventory-client (ADR 9).',
-  },
-];
+// Packages a domain may name for their types only, which compile away: the contract's messages
+// and shared words, and the transport-neutral InventoryClient (ADR 9). Their values are the
+// wire code and the gRPC and NATS adapters, which only adapters, entry-points and app.ts use.
+const domainTypesOnly = ['@switchboard/contracts', '@switchboard/inventory-client'].map((name) => ({
+  name,
+  allowTypeImports: true,
+  message: `A domain imports only the types of ${name}: its values are wire code and transports.`,
+}));
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', '**/src/gen/**', '**/.turbo/**', '**/*.js'] },
