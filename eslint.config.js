@@ -17,10 +17,12 @@ const packageInternals = {
 
 // Each service, by folder and package name: a new folder under services/ is covered at once.
 const servicesDir = join(import.meta.dirname, 'services');
-const services = readdirSync(servicesDir).map((folder) => ({
-  folder,
-  name: JSON.parse(readFileSync(join(servicesDir, folder, 'package.json'), 'utf8')).name,
-}));
+const services = readdirSync(servicesDir, { withFileTypes: true })
+  .filter((entry) => entry.isDirectory())
+  .map(({ name: folder }) => ({
+    folder,
+    name: JSON.parse(readFileSync(join(servicesDir, folder, 'package.json'), 'utf8')).name,
+  }));
 
 // Services never import services, by package name or by a relative path: they talk over the
 // wire, through libs/contracts.
