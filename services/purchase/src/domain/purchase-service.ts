@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { AppError, isAppError } from '@switchboard/errors';
-import type { Logger } from '@switchboard/observability';
 import type { CallOptions, InventoryClient } from './inventory-client.js';
+import type { Logger } from './logger.js';
 import type { Order, PurchaseOutcome, PurchaseRequest } from './order.js';
 import type { OrderStore } from './order-store.js';
 import type { ReservationReleaser } from './reservation-releaser.js';
