@@ -68,6 +68,7 @@ const domainTransports = [
       '@switchboard/admission',
       '@switchboard/bus',
       '@switchboard/config',
+      '@switchboard/events',
       '@switchboard/grpc',
       '@switchboard/lifecycle',
       '@switchboard/observability',

@@ -9,11 +9,7 @@ import { createInventoryClient, type InventoryClient } from '@switchboard/invent
 import { createLogger, createMetricsRegistry } from '@switchboard/observability';
 import { createDatabase, startNats, startPostgres } from '@switchboard/testing';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import {
-  freePort,
-  startInventoryProcess,
-  type InventoryProcess,
-} from './support/inventory-process.js';
+import { startInventoryProcess, type InventoryProcess } from './support/inventory-process.js';
 
 // One inventory process serves all three transports at once; the same suite runs over each,
 // through the adapter INVENTORY_TARGET would pick in purchase.
@@ -52,19 +48,17 @@ beforeAll(async () => {
       { sku: 'nats-watch-b', name: 'Not watched', onHand: 10 },
     ]),
   );
-  const [grpcPort, opsPort] = [await freePort(), await freePort()];
   const socketPath = join(scratch, 'run', 'inventory.sock');
   inventory = await startInventoryProcess({
     DATABASE_URL: await createDatabase(postgres, 'inventory_contract'),
     NATS_URL: nats.url,
     GRPC_HOST: '127.0.0.1',
-    GRPC_PORT: String(grpcPort),
     GRPC_SOCKET_PATH: socketPath,
     OPS_HOST: '127.0.0.1',
-    OPS_PORT: String(opsPort),
     SEED_FILE: seedFile,
     SHUTDOWN_DELAY_MS: '0',
   });
+  const { grpcPort, opsPort } = inventory;
   metricsUrl = `http://127.0.0.1:${opsPort}/metrics`;
   natsUrl = nats.url;
   targets['gRPC over TCP'] = `dns:///127.0.0.1:${grpcPort}`;
