@@ -13,5 +13,6 @@ export {
   type GradientLimit,
   type GradientLimitOptions,
 } from './gradient-limit.js';
+export { createRetryAfter, type RetryAfter, type RetryAfterOptions } from './retry-after.js';
 export { SHED_REASONS, type ShedReason } from './metrics.js';
 export { limitRangeProblem } from './settings.js';

@@ -1,4 +1,4 @@
-import { createAdaptiveLimiter } from '@switchboard/admission';
+import { createAdaptiveLimiter, createRetryAfter } from '@switchboard/admission';
 import { connectBus, ensureStreams } from '@switchboard/bus';
 import { ORDERS_STREAM } from '@switchboard/events';
 import { becomeReady, createLifecycle, type StopResult } from '@switchboard/lifecycle';
@@ -154,6 +154,13 @@ export function createApp(deps: {
         maxLimit: config.admissionMaxLimit,
         queueSize: config.admissionQueueSize,
         queueTimeoutMs: config.admissionQueueTimeoutMs,
+      }),
+      retryAfter: createRetryAfter({
+        name: 'purchase-api',
+        registry,
+        minSeconds: 1,
+        maxSeconds: config.admissionRetryAfterMaxSeconds,
+        returnsPerSecond: config.admissionReturnsPerSecond,
       }),
       earlyRetries: config.admissionEarlyRetries,
       requestTimeoutMs: config.requestTimeoutMs,

@@ -83,6 +83,19 @@ export const configSpec = {
     min: 0,
     max: 60_000,
   }),
+  // Refused clients are told to wait longer as more of them wait, so that they come back at
+  // about this rate at most (retry-after.ts in @switchboard/admission); never longer than the
+  // max, which must stay under what clients wait for an answer (30 s for most).
+  admissionReturnsPerSecond: integer('ADMISSION_RETURNS_PER_SECOND', {
+    default: 200,
+    min: 1,
+    max: 1_000_000,
+  }),
+  admissionRetryAfterMaxSeconds: integer('ADMISSION_RETRY_AFTER_MAX_SECONDS', {
+    default: 20,
+    min: 1,
+    max: 3600,
+  }),
   // A request back on a refused connection before its Retry-After: held until then, or, behind
   // a proxy that carries many clients on one connection, served at once (early-retries.ts).
   admissionEarlyRetries: oneOf('ADMISSION_EARLY_RETRIES', ['hold', 'serve'], { default: 'hold' }),

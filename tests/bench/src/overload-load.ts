@@ -10,7 +10,12 @@
  * - `honoured`: a refused client waits the Retry-After of its 503 (plus up to half of it
  *   again, so the refused do not all come back together), as a client of the API should.
  *
- * Input (argv[2], JSON): { url, connections, durationMs, runId, step, customerId, sku, retryAfter }.
+ * Answers to requests sent in the first `onsetMs` are counted apart: then the whole crowd
+ * arrives at once, thousands of connections in the same millisecond, and what they measure is
+ * mostly the kernel's accept queue. The rest is the steady state the goals are about.
+ *
+ * Input (argv[2], JSON): { url, connections, durationMs, onsetMs, runId, step, customerId, sku,
+ * retryAfter }.
  */
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -22,6 +27,8 @@ export interface LoadInput {
   url: string;
   connections: number;
   durationMs: number;
+  /** The first part of `durationMs`, whose answers are counted apart (`onset`). */
+  onsetMs: number;
   runId: string;
   /** Names the keys of this step, so no two steps of the run share one either. */
   step: string;
@@ -40,14 +47,16 @@ export interface StatusStats {
 }
 
 export interface LoadOutput {
-  /** Answers by HTTP status. */
+  /** Answers by HTTP status, to requests sent after the onset. */
   statuses: Record<string, StatusStats>;
+  /** Answers by HTTP status, to requests sent during the onset. */
+  onset: Record<string, StatusStats>;
   /** Requests that got no answer: connection errors, and autocannon's own timeouts. */
   errors: number;
   timeouts: number;
   /** Connections autocannon opened and kept. */
   connections: number;
-  /** The measured window, as autocannon timed it. */
+  /** The measured window after the onset. */
   elapsedMs: number;
   /** The soft limit of open files this process ran with (the clients need one each). */
   maxOpenFiles: number;
@@ -56,8 +65,9 @@ export interface LoadOutput {
 const input = JSON.parse(process.argv[2] ?? '{}') as LoadInput;
 
 // Latencies in microseconds: shed answers are expected within milliseconds.
-const histograms = new Map<number, Histogram>();
-const histogramOf = (status: number): Histogram => {
+const steady = new Map<number, Histogram>();
+const onset = new Map<number, Histogram>();
+const histogramOf = (histograms: Map<number, Histogram>, status: number): Histogram => {
   let histogram = histograms.get(status);
   if (!histogram) {
     histogram = build({
@@ -88,9 +98,13 @@ interface Run {
   elapsedMs: number;
 }
 
-/** Every answer, whatever its status, with its own latency. */
+const startedAt = performance.now();
+
+/** Every answer, whatever its status, with its own latency; apart if sent during the onset. */
 function record(statusCode: number, latencyMs: number): void {
-  histogramOf(statusCode).recordValue(Math.max(1, Math.round(latencyMs * 1000)));
+  const sentAt = performance.now() - latencyMs;
+  const histograms = sentAt < startedAt + input.onsetMs ? onset : steady;
+  histogramOf(histograms, statusCode).recordValue(Math.max(1, Math.round(latencyMs * 1000)));
 }
 
 /** Clients that ask again at once: autocannon, as fast as purchase answers. */
@@ -122,7 +136,7 @@ function clientsIgnoringRetryAfter(): Promise<Run> {
               errors: done.errors - done.timeouts,
               timeouts: done.timeouts,
               connections: done.connections,
-              elapsedMs: done.duration * 1000,
+              elapsedMs: done.duration * 1000 - input.onsetMs,
             }),
     );
     // autocannon's summary keeps the latency of 2xx answers only.
@@ -134,8 +148,7 @@ function clientsIgnoringRetryAfter(): Promise<Run> {
 
 /** Clients that wait as their 503 asks: one undici connection each, one request at a time. */
 async function clientsHonouringRetryAfter(): Promise<Run> {
-  const started = performance.now();
-  const end = started + input.durationMs;
+  const end = startedAt + input.durationMs;
   const run: Run = { errors: 0, timeouts: 0, connections: 0, elapsedMs: 0 };
   const oneClient = async () => {
     const client = new Client(input.url, {
@@ -176,7 +189,7 @@ async function clientsHonouringRetryAfter(): Promise<Run> {
     }
   };
   await Promise.all(Array.from({ length: input.connections }, oneClient));
-  run.elapsedMs = input.durationMs;
+  run.elapsedMs = input.durationMs - input.onsetMs;
   return run;
 }
 
@@ -185,16 +198,20 @@ const run =
     ? await clientsHonouringRetryAfter()
     : await clientsIgnoringRetryAfter();
 
-const statuses: Record<string, StatusStats> = {};
-for (const [status, histogram] of [...histograms].sort(([a], [b]) => a - b)) {
-  statuses[String(status)] = {
-    count: histogram.totalCount,
-    p50Ms: histogram.getValueAtPercentile(50) / 1000,
-    p99Ms: histogram.getValueAtPercentile(99) / 1000,
-  };
+function statsOf(histograms: Map<number, Histogram>): Record<string, StatusStats> {
+  const statuses: Record<string, StatusStats> = {};
+  for (const [status, histogram] of [...histograms].sort(([a], [b]) => a - b)) {
+    statuses[String(status)] = {
+      count: histogram.totalCount,
+      p50Ms: histogram.getValueAtPercentile(50) / 1000,
+      p99Ms: histogram.getValueAtPercentile(99) / 1000,
+    };
+  }
+  return statuses;
 }
 const output: LoadOutput = {
-  statuses,
+  statuses: statsOf(steady),
+  onset: statsOf(onset),
   ...run,
   maxOpenFiles: softOpenFilesLimit(),
 };

@@ -23,6 +23,7 @@ export interface Goal {
 
 const NONE: StatusStats = { count: 0, p50Ms: NaN, p99Ms: NaN };
 const statusOf = (step: Step, status: number) => step.statuses[String(status)] ?? NONE;
+const onsetOf = (step: Step, status: number) => step.onset[String(status)] ?? NONE;
 export const goodputOf = (step: Step) => statusOf(step, 201).count / (step.elapsedMs / 1000);
 const ms = (value: number) => (Number.isNaN(value) ? '-' : value.toFixed(value < 10 ? 1 : 0));
 
@@ -41,6 +42,9 @@ export function printSteps(steps: Step[]): void {
     'no answer',
     'stored/201',
     'held w/o order',
+    'onset 201',
+    'onset 503',
+    'onset 503 p99 ms',
     'load',
   ];
   const lines = steps.map((step) => {
@@ -61,8 +65,11 @@ export function printSteps(steps: Step[]): void {
       String(statusOf(step, 504).count),
       others.join(' ') || '0',
       String(step.errors + step.timeouts),
-      `${step.storedOrders}/${ok.count}`,
+      `${step.storedOrders}/${ok.count + onsetOf(step, 201).count}`,
       String(step.reservationsWithoutOrder),
+      String(onsetOf(step, 201).count),
+      String(onsetOf(step, 503).count),
+      ms(onsetOf(step, 503).p99Ms),
       step.loadAverage.toFixed(1),
     ];
   });
@@ -84,14 +91,18 @@ export function judge(steps: Step[]): Goal[] {
       met: goodputOf(step) >= 0.9 * best,
       detail: `${goodputOf(step).toFixed(0)}/s vs best ${best.toFixed(0)}/s (${((goodputOf(step) / best) * 100).toFixed(0)} %)`,
     }));
-  const timeouts = steps.reduce((sum, step) => sum + statusOf(step, 504).count, 0);
+  // Every 504 counts, the onset's too: no deadline may be missed at any point.
+  const timeouts = steps.reduce(
+    (sum, step) => sum + statusOf(step, 504).count + onsetOf(step, 504).count,
+    0,
+  );
   goals.push({ name: '504s = 0', met: timeouts === 0, detail: `${timeouts} in all` });
   const shedP99 = Math.max(
     ...steps.map((step) => statusOf(step, 503).p99Ms).filter((v) => !Number.isNaN(v)),
     -Infinity,
   );
   goals.push({
-    name: 'shed 503 p99 <= 50 ms',
+    name: 'shed 503 p99 <= 50 ms (after the onset)',
     met: shedP99 <= 50,
     detail: shedP99 === -Infinity ? 'no 503 at all' : `worst step ${shedP99.toFixed(1)} ms`,
   });
@@ -101,7 +112,9 @@ export function judge(steps: Step[]): Goal[] {
     met: orphans === 0,
     detail: `${orphans} in all`,
   });
-  const replays = steps.filter((step) => step.storedOrders < statusOf(step, 201).count);
+  const replays = steps.filter(
+    (step) => step.storedOrders < statusOf(step, 201).count + onsetOf(step, 201).count,
+  );
   goals.push({
     name: 'every 201 is a stored order',
     met: replays.length === 0,

@@ -19,6 +19,13 @@ import { judge, printSteps, type Goal, type Step } from './overload-report.js';
 
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 20_000);
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 5_000);
+/** The start of each step, while its crowd arrives, counted apart (see overload-load.ts). */
+const ONSET_MS = Number(process.env.BENCH_ONSET_MS ?? 3_000);
+/**
+ * purchase's ADMISSION_RETRY_AFTER_MAX_SECONDS: after a step, its refused clients are still
+ * counted away for this long and would lengthen the Retry-After of the next step's clients.
+ */
+const RETRY_AFTER_MAX_MS = 20_000;
 /** How long after a step the reservations without an order are counted. */
 const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 10_000);
 const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '64,256,1024,4096').split(',').map(Number);
@@ -155,6 +162,7 @@ try {
     url,
     connections: 64,
     durationMs: WARMUP_MS,
+    onsetMs: 0,
     runId,
     step: 'warmup',
     customerId: customerOf('warmup'),
@@ -176,6 +184,7 @@ try {
         url,
         connections: clients,
         durationMs: DURATION_MS,
+        onsetMs: ONSET_MS,
         runId,
         step,
         customerId: customerOf(step),
@@ -185,6 +194,7 @@ try {
       // Halfway through, every client should hold its connection.
       const open = sleep(DURATION_MS / 2).then(() => establishedConnections(pid));
       const [output, openConnections] = await Promise.all([running, open]);
+      const stepEnded = performance.now();
       // The answers are in; work purchase abandoned may still be releasing. Then count.
       await sleep(SETTLE_MS);
       const orphansNow = (await reservationsWithoutOrder()).length;
@@ -198,6 +208,8 @@ try {
         loadAverage,
       });
       orphansBefore = orphansNow;
+      // The next step starts with no refused client of this one still counted away.
+      await sleep(Math.max(0, stepEnded + RETRY_AFTER_MAX_MS - performance.now()));
     }
   }
 
@@ -233,6 +245,7 @@ try {
         inventoryTarget: process.env.INVENTORY_TARGET ?? 'dns:///inventory:50051',
         durationMsPerStep: DURATION_MS,
         warmupMs: WARMUP_MS,
+        onsetMs: ONSET_MS,
         settleMs: SETTLE_MS,
         steps,
         goals,

@@ -1,4 +1,9 @@
-import { refusal, type AdaptiveLimiter, type Outcome } from '@switchboard/admission';
+import {
+  refusal,
+  type AdaptiveLimiter,
+  type Outcome,
+  type RetryAfter,
+} from '@switchboard/admission';
 import type { FastifyInstance } from 'fastify';
 import type { EarlyRetryHold } from './early-retries.js';
 import { sendError } from './error-replies.js';
@@ -7,13 +12,20 @@ import { sendError } from './error-replies.js';
  * Admission control of the routes registered on `app` (ADR 11). A request takes a slot of the
  * limiter first thing (onRequest: before its body is read or validated, so a refusal costs
  * little), waits briefly in the limiter's queue, or is answered 503 OVERLOADED with
- * Retry-After at once. A request that comes back on a refused connection before its
- * Retry-After is up is held until then first (early-retries.ts). The slot is freed when the response is done, or when the client goes
- * away, whichever comes first; the raw response's 'close' event marks both, exactly once.
+ * Retry-After at once. The Retry-After grows with the crowd of refused clients, so that they
+ * come back at a rate the service can afford to refuse (retry-after.ts in the lib). A request
+ * that comes back on a refused connection before its Retry-After is up is held until then
+ * first (early-retries.ts). The slot is freed when the response is done, or when the client
+ * goes away, whichever comes first; the raw response's 'close' event marks both, exactly once.
  */
 export function admitRequests(
   app: FastifyInstance,
-  deps: { limiter: AdaptiveLimiter; requestTimeoutMs: number; earlyRetries: EarlyRetryHold },
+  deps: {
+    limiter: AdaptiveLimiter;
+    retryAfter: RetryAfter;
+    requestTimeoutMs: number;
+    earlyRetries: EarlyRetryHold;
+  },
 ): void {
   app.addHook('onRequest', async (request, reply) => {
     // While held or queued, a client that goes away takes its request out of the line.
@@ -29,8 +41,12 @@ export function admitRequests(
     });
     reply.raw.off('close', leaveQueue);
     if (!admission.admitted) {
-      deps.earlyRetries.refused(socket);
-      return sendError(reply, refusal(deps.limiter.name, admission.reason));
+      const error = refusal(deps.limiter.name, admission.reason);
+      // A client that left is answered no one: it is not told to wait, nor counted away.
+      if (error.code !== 'OVERLOADED') return sendError(reply, error);
+      const retryAfterSeconds = deps.retryAfter.refuse();
+      deps.earlyRetries.refused(socket, retryAfterSeconds * 1000);
+      return sendError(reply, error, retryAfterSeconds);
     }
 
     // Once admitted, the slot is freed when the response closes: sent, or cut off by the client.

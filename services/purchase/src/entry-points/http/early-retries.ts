@@ -2,9 +2,9 @@ import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
- * Retry-After, enforced per connection (ADR 11). A client answered "503, Retry-After: 1" that
- * asks again at once on the same connection is held until its second is up; then its request
- * is admitted or refused as any other.
+ * Retry-After, enforced per connection (ADR 11). A client answered "503, Retry-After: N" that
+ * asks again at once on the same connection is held until its N seconds are up; then its
+ * request is admitted or refused as any other.
  *
  * Why: a client that ignores Retry-After (wrk, autocannon, a naive retry loop) asks again as
  * fast as it is refused. With thousands of them, the refusals alone fill the event loop, and
@@ -16,26 +16,26 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * that did nothing wrong: turn it off there (ADMISSION_EARLY_RETRIES=serve).
  */
 export interface EarlyRetryHold {
-  /** Resolves once the connection's last refusal is `retryAfterMs` old (at once if never). */
+  /** Resolves once the connection's last Retry-After is up (at once if it has none). */
   wait(socket: Socket, signal: AbortSignal): Promise<void>;
-  /** The connection was just refused with Retry-After. */
-  refused(socket: Socket): void;
+  /** The connection was just refused with a Retry-After of `retryAfterMs`. */
+  refused(socket: Socket, retryAfterMs: number): void;
 }
 
-export function createEarlyRetryHold(retryAfterMs: number): EarlyRetryHold {
+export function createEarlyRetryHold(): EarlyRetryHold {
   // Keyed by the socket itself: the entry goes with the connection, nothing to clean up.
-  const refusedAt = new WeakMap<Socket, number>();
+  const backAfter = new WeakMap<Socket, number>();
   return {
     async wait(socket, signal) {
-      const since = refusedAt.get(socket);
-      if (since === undefined) return;
-      const early = since + retryAfterMs - performance.now();
+      const after = backAfter.get(socket);
+      if (after === undefined) return;
+      const early = after - performance.now();
       if (early <= 0) return;
       // A client that goes away meanwhile ends the wait; its request is answered to no one.
       await sleep(early, undefined, { signal }).catch(() => undefined);
     },
-    refused(socket) {
-      refusedAt.set(socket, performance.now());
+    refused(socket, retryAfterMs) {
+      backAfter.set(socket, performance.now() + retryAfterMs);
     },
   };
 }

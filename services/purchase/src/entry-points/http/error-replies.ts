@@ -8,11 +8,18 @@ export interface ErrorBody {
   error: { code: ErrorCode; message: string; details?: Record<string, unknown> };
 }
 
-/** How long a client told to come back later is asked to wait, in seconds (Retry-After). */
+/**
+ * How long a client told to come back later is asked to wait, in seconds (Retry-After), unless
+ * the caller says otherwise: admission refusals say more as the crowd grows (admission.ts).
+ */
 export const RETRY_AFTER_SECONDS = 1;
 
 /** Sends an AppError with the status of the one error table. */
-export function sendError(reply: FastifyReply, error: AppError): FastifyReply {
+export function sendError(
+  reply: FastifyReply,
+  error: AppError,
+  retryAfterSeconds = RETRY_AFTER_SECONDS,
+): FastifyReply {
   const body: ErrorBody = { error: { code: error.code, message: error.message } };
   if (error.details) body.error.details = error.details;
   // Tell well-behaved clients when to come back instead of letting them hammer us.
@@ -21,7 +28,7 @@ export function sendError(reply: FastifyReply, error: AppError): FastifyReply {
     error.code === 'OVERLOADED' ||
     error.code === 'IDEMPOTENCY_KEY_IN_USE'
   )
-    reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+    reply.header('retry-after', String(retryAfterSeconds));
   return reply.code(httpStatusOf(error.code)).send(body);
 }
 

@@ -1,4 +1,4 @@
-import type { AdaptiveLimiter } from '@switchboard/admission';
+import type { AdaptiveLimiter, RetryAfter } from '@switchboard/admission';
 import { closeConnectionsWhenClosing, registerHttpMetrics } from '@switchboard/observability';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '@switchboard/observability';
@@ -8,12 +8,7 @@ import type { InventoryClient } from '../../domain/inventory-client.js';
 import type { PurchaseService } from '../../domain/purchase-service.js';
 import { admitRequests } from './admission.js';
 import { NO_EARLY_RETRY_HOLD, createEarlyRetryHold } from './early-retries.js';
-import {
-  RETRY_AFTER_SECONDS,
-  handleClientError,
-  handleError,
-  handleFrameworkError,
-} from './error-replies.js';
+import { handleClientError, handleError, handleFrameworkError } from './error-replies.js';
 import { registerPurchaseRoutes } from './purchase-routes.js';
 import { registerStockRoutes } from './stock-routes.js';
 
@@ -25,6 +20,8 @@ export function createHttpServer(deps: {
   inventory: InventoryClient;
   /** Admission control of the API routes (ADR 11). */
   limiter: AdaptiveLimiter;
+  /** The Retry-After of the limiter's refusals, grown with the crowd it turns away. */
+  retryAfter: RetryAfter;
   /** Whether a request back on a refused connection before its Retry-After is held. */
   earlyRetries: 'hold' | 'serve';
   requestTimeoutMs: number;
@@ -77,11 +74,9 @@ export function createHttpServer(deps: {
   void app.register((api, _options, done) => {
     admitRequests(api, {
       limiter: deps.limiter,
+      retryAfter: deps.retryAfter,
       requestTimeoutMs: deps.requestTimeoutMs,
-      earlyRetries:
-        deps.earlyRetries === 'hold'
-          ? createEarlyRetryHold(RETRY_AFTER_SECONDS * 1000)
-          : NO_EARLY_RETRY_HOLD,
+      earlyRetries: deps.earlyRetries === 'hold' ? createEarlyRetryHold() : NO_EARLY_RETRY_HOLD,
     });
     registerPurchaseRoutes(api, deps);
     registerStockRoutes(api, deps);
