@@ -36,8 +36,7 @@ export interface RetryAfter {
  * drains as waits end, and the Retry-After falls back to `minSeconds` by itself.
  */
 export function createRetryAfter(options: RetryAfterOptions): RetryAfter {
-  const { name, minSeconds, maxSeconds, returnsPerSecond, now = () => performance.now() } =
-    options;
+  const { name, minSeconds, maxSeconds, returnsPerSecond, now = () => performance.now() } = options;
   // Clients coming back, counted by the tenth of a second their wait ends in: a ring with a
   // bucket for each tick a wait can last. Ticks are swept in order as the clock passes them.
   const ticksPerSecond = 10;

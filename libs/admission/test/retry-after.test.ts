@@ -39,7 +39,8 @@ describe('createRetryAfter', () => {
     expect(told[999]).toBe(10);
     // Coming back as told, those 1,000 return at no more than 100 a second.
     const returnsBySecond = new Map<number, number>();
-    for (const seconds of told) returnsBySecond.set(seconds, (returnsBySecond.get(seconds) ?? 0) + 1);
+    for (const seconds of told)
+      returnsBySecond.set(seconds, (returnsBySecond.get(seconds) ?? 0) + 1);
     expect(Math.max(...returnsBySecond.values())).toBeLessThanOrEqual(100);
   });
 

@@ -831,36 +831,34 @@ describe('a client that ignores Retry-After', () => {
         retryAfter: number;
         answeredAt: number;
         reusedSocket: boolean;
-      }>(
-        (resolve, reject) => {
-          const request = httpRequest(
-            `${baseUrl}/v1/purchases`,
-            {
-              method: 'POST',
-              agent,
-              headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
-            },
-            (response) => {
-              response.resume();
-              response.on('end', () =>
-                resolve({
-                  status: response.statusCode!,
-                  retryAfter: Number(response.headers['retry-after']),
-                  answeredAt: performance.now(),
-                  reusedSocket: request.reusedSocket,
-                }),
-              );
-            },
-          );
-          request.on('error', reject);
-          request.end(
-            JSON.stringify({
-              customerId: 'impatient',
-              items: [{ sku: 'sku-sticker', quantity: 1 }],
-            }),
-          );
-        },
-      );
+      }>((resolve, reject) => {
+        const request = httpRequest(
+          `${baseUrl}/v1/purchases`,
+          {
+            method: 'POST',
+            agent,
+            headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+          },
+          (response) => {
+            response.resume();
+            response.on('end', () =>
+              resolve({
+                status: response.statusCode!,
+                retryAfter: Number(response.headers['retry-after']),
+                answeredAt: performance.now(),
+                reusedSocket: request.reusedSocket,
+              }),
+            );
+          },
+        );
+        request.on('error', reject);
+        request.end(
+          JSON.stringify({
+            customerId: 'impatient',
+            items: [{ sku: 'sku-sticker', quantity: 1 }],
+          }),
+        );
+      });
     try {
       const first = await once();
       if (onlyOnce) return { first, second: first, gapMs: 0 };
