@@ -288,9 +288,16 @@ function answerPlainly(logger: Logger, path: string, send: () => void): void {
   }
 }
 
+/**
+ * How early before our deadline a cancel may come and still be the caller's deadline: its
+ * clock started when it sent the call, ours when the call arrived, so its deadline passes
+ * first, and its cancel can reach us just before ours does (seen on a busy machine).
+ */
+const DEADLINE_SKEW_MS = 50;
+
 /** grpc-js says only 'cancelled': the deadline passing or the caller going away. */
 function whyCancelled(deadline: Date | undefined): AppError {
-  return deadline !== undefined && Date.now() >= deadline.getTime()
+  return deadline !== undefined && Date.now() >= deadline.getTime() - DEADLINE_SKEW_MS
     ? new AppError('DEADLINE_EXCEEDED', 'deadline exceeded')
     : new AppError('CANCELLED', 'the caller cancelled');
 }
