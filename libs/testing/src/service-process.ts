@@ -68,18 +68,23 @@ export async function startServiceProcess<Ready>(
   let failStart!: (error: Error) => void;
   const readyValue = new Promise<Ready>((resolve, reject) => {
     failStart = reject;
+    let isReady = false;
     // A chunk may end inside a line: keep the rest of each stream until its newline comes.
-    const onData = (rest: { text: string }) => (chunk: Buffer) => {
-      output += chunk.toString();
-      const lines = (rest.text + chunk.toString()).split('\n');
+    const onData = (rest: { text: string }) => (chunk: string) => {
+      output += chunk;
+      if (isReady) return;
+      const lines = (rest.text + chunk).split('\n');
       rest.text = lines.pop() ?? '';
       for (const line of lines) {
         const answer = options.ready(line);
-        if (answer !== undefined && answer !== false) resolve(answer);
+        if (answer === undefined || answer === false) continue;
+        isReady = true;
+        resolve(answer);
+        return;
       }
     };
-    child.stdout.on('data', onData({ text: '' }));
-    child.stderr.on('data', onData({ text: '' }));
+    child.stdout.setEncoding('utf8').on('data', onData({ text: '' }));
+    child.stderr.setEncoding('utf8').on('data', onData({ text: '' }));
   });
   void exited.then((exit) =>
     failStart(
