@@ -1,6 +1,6 @@
 import { OrderConfirmed } from '@switchboard/contracts';
-import { createLogger, createMetricsRegistry } from '@switchboard/observability';
-import { startNats, type StartedNats } from '@switchboard/testing';
+import { createMetricsRegistry } from '@switchboard/observability';
+import { startNats, type StartedNats, testLogger } from '@switchboard/testing';
 import type { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -28,10 +28,7 @@ import {
 const PROVISIONED = [testStream('PROVISIONED', ['provisioned.>']), TEST_DEAD_LETTER_STREAM];
 
 let nats: StartedNats;
-const logger = createLogger({
-  service: 'bus-test',
-  level: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent',
-});
+const logger = testLogger('bus-test');
 
 beforeAll(async () => {
   nats = await startNats();

@@ -1,6 +1,5 @@
 import type { OrderConfirmed } from '@switchboard/contracts';
-import { createLogger } from '@switchboard/observability';
-import { startNats, type StartedNats } from '@switchboard/testing';
+import { startNats, type StartedNats, testLogger } from '@switchboard/testing';
 import type { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -18,10 +17,7 @@ import {
 import { connectTestBus, orderConfirmed, orderEventsOfOwnStream } from './support/fixtures.js';
 
 let nats: StartedNats;
-const logger = createLogger({
-  service: 'dead-letters-test',
-  level: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent',
-});
+const logger = testLogger('dead-letters-test');
 
 beforeAll(async () => {
   nats = await startNats();

@@ -1,7 +1,6 @@
 import { headers } from '@nats-io/transport-node';
 import { AppError } from '@switchboard/errors';
-import { createLogger } from '@switchboard/observability';
-import { startNats, type StartedNats } from '@switchboard/testing';
+import { startNats, type StartedNats, testLogger } from '@switchboard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ERROR_CODE_HEADER,
@@ -16,10 +15,7 @@ import { connectTestBus } from './support/fixtures.js';
 
 let nats: StartedNats;
 let bus: Bus;
-const logger = createLogger({
-  service: 'bus-test',
-  level: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent',
-});
+const logger = testLogger('bus-test');
 let serviceNumber = 0;
 
 beforeAll(async () => {

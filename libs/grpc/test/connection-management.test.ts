@@ -1,8 +1,8 @@
-import { createServer, type AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InventoryServiceService, type GetStockResponse } from '@switchboard/contracts';
 import { AppError } from '@switchboard/errors';
-import { createLogger, createMetricsRegistry } from '@switchboard/observability';
+import { createMetricsRegistry } from '@switchboard/observability';
+import { freePort, testLogger } from '@switchboard/testing';
 import type { ChannelOptions } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -16,7 +16,7 @@ import {
   type ServiceHandlers,
 } from '../src/index.js';
 
-const logger = createLogger({ service: 'grpc-test', level: 'silent' });
+const logger = testLogger('grpc-test');
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -33,14 +33,6 @@ const stock = (sku: string): GetStockResponse => ({
   stock: { sku, name: sku, onHand: 5, reserved: 1, available: 4 },
 });
 const inSeconds = (s: number) => new Date(Date.now() + s * 1000);
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function serve(
   handlers: Partial<Handlers>,
@@ -148,6 +140,7 @@ describe('retries', () => {
 
 describe('waitForReady', () => {
   it('a waitForReady method waits for a peer that comes up within the deadline; a fail-fast one does not', async () => {
+    // Known before the server exists: the client dials it while nothing listens there yet.
     const port = await freePort();
     const { client } = clientOf(port, { methods: { getStock: { waitForReady: true } } });
 

@@ -10,11 +10,12 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { AppError } from '@switchboard/errors';
-import { createLogger, createMetricsRegistry } from '@switchboard/observability';
+import { createMetricsRegistry } from '@switchboard/observability';
+import { testLogger } from '@switchboard/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGrpcClient, createGrpcServer, type ServiceHandlers } from '../src/index.js';
 
-const logger = createLogger({ service: 'grpc-test', level: 'silent' });
+const logger = testLogger('grpc-test');
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();

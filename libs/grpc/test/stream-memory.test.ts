@@ -1,7 +1,8 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { InventoryServiceService } from '@switchboard/contracts';
 import { AppError } from '@switchboard/errors';
-import { createLogger, createMetricsRegistry } from '@switchboard/observability';
+import { createMetricsRegistry } from '@switchboard/observability';
+import { testLogger } from '@switchboard/testing';
 import { describe, expect, it } from 'vitest';
 import { createGrpcClient, createGrpcServer, type ServiceHandlers } from '../src/index.js';
 
@@ -45,7 +46,7 @@ async function heapAfterGc(): Promise<number> {
 
 describe('server streams and memory', () => {
   it('1,000 watches opened and cancelled per round, for 5 rounds, do not grow the heap', async () => {
-    const logger = createLogger({ service: 'grpc-memory-test', level: 'silent' });
+    const logger = testLogger('grpc-memory-test');
     const registry = createMetricsRegistry({ service: 'grpc-memory-test' });
     const server = createGrpcServer({ logger, registry });
     server.addService(InventoryServiceService, {

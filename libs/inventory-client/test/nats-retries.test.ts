@@ -4,16 +4,13 @@ import { connectBus, startNatsService, type Bus, type NatsService } from '@switc
 import { InventoryServiceService } from '@switchboard/contracts';
 import { AppError } from '@switchboard/errors';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '@switchboard/grpc';
-import { createLogger, createMetricsRegistry } from '@switchboard/observability';
-import { startNats, type StartedNats } from '@switchboard/testing';
+import { createMetricsRegistry } from '@switchboard/observability';
+import { startNats, type StartedNats, testLogger } from '@switchboard/testing';
 import type { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNatsInventoryClient } from '../src/index.js';
 
-const logger = createLogger({
-  service: 'inventory-client-test',
-  level: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent',
-});
+const logger = testLogger('inventory-client-test');
 /** Longer backoffs than the default, so that the timing bounds below can be generous. */
 const SLOW_RETRY: RetryPolicy = {
   ...DEFAULT_RETRY_POLICY,

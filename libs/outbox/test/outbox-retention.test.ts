@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createLogger, createMetricsRegistry } from '@switchboard/observability';
-import { createDatabase, startPostgres } from '@switchboard/testing';
+import { createMetricsRegistry } from '@switchboard/observability';
+import { createDatabase, startPostgres, testLogger } from '@switchboard/testing';
 import type { StartedPostgreSqlContainer } from '@testcontainers/postgresql';
 import pg from 'pg';
 import type { Registry } from 'prom-client';
@@ -9,10 +9,7 @@ import { createOutboxRetention, type OutboxRetentionOptions } from '../src/index
 import { OUTBOX_SCHEMA } from './support/schema.js';
 
 const HOUR_MS = 60 * 60 * 1000;
-const logger = createLogger({
-  service: 'outbox-retention-test',
-  level: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent',
-});
+const logger = testLogger('outbox-retention-test');
 let postgres: StartedPostgreSqlContainer;
 let pool: pg.Pool;
 let databases = 0;

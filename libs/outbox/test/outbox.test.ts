@@ -9,8 +9,14 @@ import {
 } from '@switchboard/bus';
 import { ORDERS_STREAM, ORDER_CONFIRMED } from '@switchboard/events';
 import { OrderConfirmed } from '@switchboard/contracts';
-import { createLogger, createMetricsRegistry } from '@switchboard/observability';
-import { createDatabase, startNats, startPostgres, type StartedNats } from '@switchboard/testing';
+import { createMetricsRegistry } from '@switchboard/observability';
+import {
+  createDatabase,
+  startNats,
+  startPostgres,
+  type StartedNats,
+  testLogger,
+} from '@switchboard/testing';
 import type { StartedPostgreSqlContainer } from '@testcontainers/postgresql';
 import pg from 'pg';
 import type { Registry } from 'prom-client';
@@ -18,10 +24,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createOutboxRelay, recordInboxMessage, writeOutboxEvents } from '../src/index.js';
 import { OUTBOX_SCHEMA } from './support/schema.js';
 
-const logger = createLogger({
-  service: 'outbox-test',
-  level: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent',
-});
+const logger = testLogger('outbox-test');
 let postgres: StartedPostgreSqlContainer;
 let nats: StartedNats;
 let pool: pg.Pool;

@@ -1,3 +1,4 @@
 export { createDatabasePool, migrateDatabase, type DatabasePoolOptions } from './database.js';
+export { databasePoolOptions, type DatabaseConfig } from './pool-options.js';
 export { isTransientDatabaseError } from './transient-errors.js';
 export { withTransaction, type TransactionOptions } from './transaction.js';

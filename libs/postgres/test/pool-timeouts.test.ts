@@ -1,11 +1,10 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createLogger } from '@switchboard/observability';
-import { createDatabase, startPostgres } from '@switchboard/testing';
+import { createDatabase, startPostgres, testLogger } from '@switchboard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabasePool, type DatabasePoolOptions } from '../src/index.js';
 
-const logger = createLogger({ service: 'postgres-test', level: 'silent' });
+const logger = testLogger('postgres-test');
 
 function pool(options: Partial<DatabasePoolOptions> & { url: string }) {
   return createDatabasePool({

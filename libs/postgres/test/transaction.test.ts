@@ -1,10 +1,9 @@
-import { createLogger } from '@switchboard/observability';
-import { createDatabase, startPostgres } from '@switchboard/testing';
+import { createDatabase, startPostgres, testLogger } from '@switchboard/testing';
 import type pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createDatabasePool, withTransaction } from '../src/index.js';
 
-const logger = createLogger({ service: 'postgres-test', level: 'silent' });
+const logger = testLogger('postgres-test');
 let container: Awaited<ReturnType<typeof startPostgres>>;
 let pool: pg.Pool;
 

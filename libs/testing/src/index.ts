@@ -3,6 +3,14 @@ export { startContainer } from './start-container.js';
 export { POSTGRES_ALIAS, createDatabase, databaseUrlInNetwork, startPostgres } from './postgres.js';
 export { startInventory, type SeedProduct } from './inventory-container.js';
 export { NATS_ALIAS, startNats, type StartedNats } from './nats.js';
+export { freePort } from './free-port.js';
+export {
+  startServiceProcess,
+  type ProcessExit,
+  type ServiceProcess,
+  type ServiceProcessOptions,
+} from './service-process.js';
+export { testLogger } from './test-logger.js';
 export {
   DEFAULT_FUZZ_RUNS,
   formatFuzzReport,

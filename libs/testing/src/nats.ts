@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import {
   GenericContainer,
   Wait,
@@ -7,6 +6,7 @@ import {
   type StartedTestContainer,
 } from 'testcontainers';
 import { composeImage } from './compose-images.js';
+import { freePort } from './free-port.js';
 import { startContainer } from './start-container.js';
 
 const CLIENT_PORT = 4222;
@@ -33,6 +33,7 @@ export async function startNats(options: { network?: StartedNetwork } = {}): Pro
   const started = await startContainer(async () => {
     let container = new GenericContainer(composeImage('nats'))
       .withCommand(['-js', '-sd', '/data'])
+      // A fixed host port, not Docker's random mapping: see the comment above.
       .withExposedPorts({ container: CLIENT_PORT, host: await freePort() })
       // The image may have no shell (the CI stand-in runs FROM scratch): wait on its log.
       .withWaitStrategy(Wait.forLogMessage('Server is ready'))
@@ -67,14 +68,4 @@ export async function startNats(options: { network?: StartedNetwork } = {}): Pro
       }
     },
   });
-}
-
-/** A port nothing listens on right now, picked by the kernel. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (typeof address !== 'object' || !address) throw new Error('no free port');
-  return address.port;
 }

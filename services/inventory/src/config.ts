@@ -176,17 +176,6 @@ export function readConfig(env: Env) {
 
 const HOUR_MS = 60 * 60 * 1000;
 
-/** The pool's settings, as `createDatabasePool` takes them. */
-export function databasePoolOptions(config: InventoryConfig) {
-  return {
-    url: config.databaseUrl,
-    max: config.dbPoolMax,
-    connectionTimeoutMs: config.dbConnectionTimeoutMs,
-    statementTimeoutMs: config.dbStatementTimeoutMs,
-    idleInTransactionTimeoutMs: config.dbIdleInTransactionTimeoutMs,
-  };
-}
-
 /**
  * JetStream can deliver an OrderConfirmed again for as long as ORDERS keeps it (a redelivery,
  * a consumer reset to the start, an operator's replay); the inbox must still know its id by

@@ -1,8 +1,9 @@
 import { createLogger } from '@switchboard/observability';
+import { databasePoolOptions } from '@switchboard/postgres';
 import { createDatabasePool, migrateDatabase } from './adapters/database.js';
 import { createInventoryRepository } from './adapters/inventory-repository.js';
 import { readSeedFile } from './adapters/seed-file.js';
-import { databasePoolOptions, readConfig } from './config.js';
+import { readConfig } from './config.js';
 
 // `node dist/seed.js <products.json>` (npm run seed -- <file>): migrates the database of
 // DATABASE_URL and seeds the products of the file. New products get their onHand; known

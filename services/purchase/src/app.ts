@@ -7,12 +7,13 @@ import type { Logger } from '@switchboard/observability';
 import { createInventoryClient } from '@switchboard/inventory-client';
 import { createCircuitBreaker } from '@switchboard/resilience';
 import { startEventOutbox } from '@switchboard/outbox';
+import { databasePoolOptions } from '@switchboard/postgres';
 import type { Registry } from 'prom-client';
 import { createDatabasePool, migrateDatabase } from './adapters/database.js';
 import { createBackgroundReleaser } from './adapters/background-releaser.js';
 import { withCircuitBreaker } from './adapters/circuit-breaking-inventory-client.js';
 import { createPostgresOrderStore } from './adapters/postgres-order-store.js';
-import { databasePoolOptions, type PurchaseConfig } from './config.js';
+import type { PurchaseConfig } from './config.js';
 import { createPurchaseService } from './domain/purchase-service.js';
 import { createHttpServer } from './entry-points/http/http-server.js';
 

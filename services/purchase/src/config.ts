@@ -149,14 +149,3 @@ export function readConfig(env: Env) {
   ]);
   return config;
 }
-
-/** The pool's settings, as `createDatabasePool` takes them. */
-export function databasePoolOptions(config: PurchaseConfig) {
-  return {
-    url: config.databaseUrl,
-    max: config.dbPoolMax,
-    connectionTimeoutMs: config.dbConnectionTimeoutMs,
-    statementTimeoutMs: config.dbStatementTimeoutMs,
-    idleInTransactionTimeoutMs: config.dbIdleInTransactionTimeoutMs,
-  };
-}

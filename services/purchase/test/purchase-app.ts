@@ -1,4 +1,5 @@
-import { createLogger, createMetricsRegistry } from '@switchboard/observability';
+import { createMetricsRegistry } from '@switchboard/observability';
+import { testLogger } from '@switchboard/testing';
 import { createApp, type PurchaseApp } from '../src/app.js';
 import { readConfig } from '../src/config.js';
 
@@ -16,7 +17,7 @@ export async function startPurchase(env: Record<string, string>): Promise<{
     SHUTDOWN_DELAY_MS: '0',
     ...env,
   });
-  const logger = createLogger({ service: 'purchase', level: 'silent' });
+  const logger = testLogger('purchase');
   const app = createApp({
     config,
     logger,

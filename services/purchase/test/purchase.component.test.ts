@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import type { StartedPostgreSqlContainer } from '@testcontainers/postgresql';
 import { connectBus, type Bus } from '@switchboard/bus';
 import { OrderConfirmed } from '@switchboard/contracts';
-import { createLogger, createMetricsRegistry } from '@switchboard/observability';
+import { createMetricsRegistry } from '@switchboard/observability';
 import {
   createDatabase,
   databaseUrlInNetwork,
@@ -12,6 +12,7 @@ import {
   startNats,
   startPostgres,
   type StartedNats,
+  testLogger,
 } from '@switchboard/testing';
 import { PLAIN_TEXT_RULE } from '@switchboard/text';
 import pg from 'pg';
@@ -77,7 +78,7 @@ beforeAll(async () => {
   bus = await connectBus({
     servers: nats.url,
     name: 'purchase-test',
-    logger: createLogger({ service: 'purchase-test', level: 'silent' }),
+    logger: testLogger('purchase-test'),
     registry: createMetricsRegistry({ service: 'purchase-test' }),
   });
 }, 600_000);

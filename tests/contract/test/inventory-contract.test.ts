@@ -6,10 +6,10 @@ import { STOCK_CHANGED, stockChangedSubject } from '@switchboard/events';
 import { headers, type SubscriptionOptions } from '@nats-io/transport-node';
 import { isAppError, type AppError } from '@switchboard/errors';
 import { createInventoryClient, type InventoryClient } from '@switchboard/inventory-client';
-import { createLogger, createMetricsRegistry } from '@switchboard/observability';
-import { createDatabase, startNats, startPostgres } from '@switchboard/testing';
+import { createMetricsRegistry } from '@switchboard/observability';
+import { createDatabase, startNats, startPostgres, testLogger } from '@switchboard/testing';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { startInventoryProcess, type InventoryProcess } from './support/inventory-process.js';
+import { startInventoryProcess } from './support/inventory-process.js';
 
 // One inventory process serves all three transports at once; the same suite runs over each,
 // through the adapter INVENTORY_TARGET would pick in purchase.
@@ -22,9 +22,8 @@ const prefixOf: Record<Transport, string> = {
   'NATS request-reply': 'nats',
 };
 
-let stopContainers: () => Promise<void> = async () => {};
-let scratch: string;
-let inventory: InventoryProcess | undefined;
+// What beforeAll starts, stopped in reverse by afterAll.
+const shared = new AsyncDisposableStack();
 let bus: Bus;
 const targets = {} as Record<Transport, string>;
 let metricsUrl: string;
@@ -32,10 +31,10 @@ let natsUrl: string;
 
 beforeAll(async () => {
   const [postgres, nats] = await Promise.all([startPostgres(), startNats()]);
-  stopContainers = async () => {
-    await Promise.all([postgres.stop(), nats.stop()]);
-  };
-  scratch = await mkdtemp(join(tmpdir(), 'contract-'));
+  shared.use(postgres);
+  shared.use(nats);
+  const scratch = await mkdtemp(join(tmpdir(), 'contract-'));
+  shared.defer(() => rm(scratch, { recursive: true, force: true }));
   const seedFile = join(scratch, 'products.json');
   await writeFile(
     seedFile,
@@ -49,16 +48,18 @@ beforeAll(async () => {
     ]),
   );
   const socketPath = join(scratch, 'run', 'inventory.sock');
-  inventory = await startInventoryProcess({
-    DATABASE_URL: await createDatabase(postgres, 'inventory_contract'),
-    NATS_URL: nats.url,
-    GRPC_HOST: '127.0.0.1',
-    GRPC_SOCKET_PATH: socketPath,
-    OPS_HOST: '127.0.0.1',
-    SEED_FILE: seedFile,
-    SHUTDOWN_DELAY_MS: '0',
-  });
-  const { grpcPort, opsPort } = inventory;
+  const inventory = shared.use(
+    await startInventoryProcess({
+      DATABASE_URL: await createDatabase(postgres, 'inventory_contract'),
+      NATS_URL: nats.url,
+      GRPC_HOST: '127.0.0.1',
+      GRPC_SOCKET_PATH: socketPath,
+      OPS_HOST: '127.0.0.1',
+      SEED_FILE: seedFile,
+      SHUTDOWN_DELAY_MS: '0',
+    }),
+  );
+  const { grpcPort, opsPort } = inventory.ready;
   metricsUrl = `http://127.0.0.1:${opsPort}/metrics`;
   natsUrl = nats.url;
   targets['gRPC over TCP'] = `dns:///127.0.0.1:${grpcPort}`;
@@ -67,17 +68,13 @@ beforeAll(async () => {
   bus = await connectBus({
     servers: nats.url,
     name: 'contract-tests',
-    logger: createLogger({ service: 'contract-tests', level: 'silent' }),
+    logger: testLogger('contract-tests'),
     registry: createMetricsRegistry({ service: 'contract-tests' }),
   });
+  shared.defer(() => bus.drain());
 });
 
-afterAll(async () => {
-  await bus?.drain();
-  await inventory?.[Symbol.asyncDispose]();
-  await stopContainers();
-  if (scratch) await rm(scratch, { recursive: true, force: true });
-});
+afterAll(() => shared.disposeAsync());
 
 function inSeconds(seconds: number) {
   return { deadline: new Date(Date.now() + seconds * 1000) };
@@ -107,7 +104,7 @@ describe.each(TRANSPORTS)('the Inventory contract over %s', (transport) => {
     client = createInventoryClient(targets[transport], {
       bus,
       registry: createMetricsRegistry({ service: 'contract-client' }),
-      logger: createLogger({ service: 'contract-client', level: 'silent' }),
+      logger: testLogger('contract-client'),
       keepaliveTimeMs: 30_000,
     });
   });
@@ -256,7 +253,7 @@ describe('WatchStock streams', () => {
     const client = createInventoryClient(targets['gRPC over TCP'], {
       bus,
       registry: createMetricsRegistry({ service: 'contract-watch-client' }),
-      logger: createLogger({ service: 'contract-watch-client', level: 'silent' }),
+      logger: testLogger('contract-watch-client'),
       keepaliveTimeMs: 30_000,
     });
     try {
@@ -293,7 +290,7 @@ describe('WatchStock over NATS', () => {
     const own = await connectBus({
       servers: natsUrl,
       name,
-      logger: createLogger({ service: name, level: 'silent' }),
+      logger: testLogger(name),
       registry: createMetricsRegistry({ service: name }),
     });
     const subscribed: string[] = [];
@@ -312,7 +309,7 @@ describe('WatchStock over NATS', () => {
     const client = createInventoryClient(targets['NATS request-reply'], {
       bus: { ...own, connection },
       registry: createMetricsRegistry({ service: name }),
-      logger: createLogger({ service: name, level: 'silent' }),
+      logger: testLogger(name),
       keepaliveTimeMs: 30_000,
     });
     return {
@@ -332,7 +329,7 @@ describe('WatchStock over NATS', () => {
     const changer = createInventoryClient(targets['gRPC over TCP'], {
       bus,
       registry: createMetricsRegistry({ service: 'contract-changer' }),
-      logger: createLogger({ service: 'contract-changer', level: 'silent' }),
+      logger: testLogger('contract-changer'),
       keepaliveTimeMs: 30_000,
     });
     onTestFinished(() => changer.close());

@@ -8,51 +8,47 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInfrastructure, type Infrastructure } from './support/infrastructure.js';
-import { freePort, killAll, startService } from './support/processes.js';
+import { opsUrl, startInventory, startPurchase } from './support/processes.js';
 import { buy } from './support/purchases.js';
 
 const SKU = 'sku-held';
 const SHUTDOWN_TIMEOUT_MS = 10_000;
+// What beforeAll starts, stopped in reverse by afterAll.
+const shared = new AsyncDisposableStack();
 let infrastructure: Infrastructure;
 let inventoryTarget: string;
 let inventoryDb: pg.Pool;
 
 beforeAll(async () => {
-  infrastructure = await startInfrastructure([{ sku: SKU, name: 'Held', onHand: 1_000 }]);
-  const grpcPort = await freePort();
-  await startService('inventory', 'inventory', {
-    DATABASE_URL: infrastructure.inventoryDatabaseUrl,
-    NATS_URL: infrastructure.nats.url,
-    SEED_FILE: infrastructure.seedFile,
-    GRPC_HOST: '127.0.0.1',
-    GRPC_PORT: String(grpcPort),
-    OPS_HOST: '127.0.0.1',
-    OPS_PORT: String(await freePort()),
-  });
-  inventoryTarget = `dns:///127.0.0.1:${grpcPort}`;
+  infrastructure = shared.use(
+    await startInfrastructure([{ sku: SKU, name: 'Held', onHand: 1_000 }]),
+  );
+  const inventory = shared.use(
+    await startInventory('inventory', {
+      DATABASE_URL: infrastructure.inventoryDatabaseUrl,
+      NATS_URL: infrastructure.nats.url,
+      SEED_FILE: infrastructure.seedFile,
+      GRPC_HOST: '127.0.0.1',
+      OPS_HOST: '127.0.0.1',
+    }),
+  );
+  inventoryTarget = `dns:///127.0.0.1:${inventory.ready.grpcPort}`;
   inventoryDb = new pg.Pool({ connectionString: infrastructure.inventoryDatabaseUrl, max: 4 });
+  shared.defer(() => inventoryDb.end());
 });
 
-afterAll(async () => {
-  await inventoryDb?.end();
-  await killAll();
-  await infrastructure?.stop();
-});
+afterAll(() => shared.disposeAsync());
 
-async function startPurchase(env: Record<string, string> = {}) {
-  const httpPort = await freePort();
-  const purchase = await startService('purchase', 'purchase', {
+function startPurchaseForTest(env: Record<string, string> = {}) {
+  return startPurchase('purchase', {
     DATABASE_URL: infrastructure.purchaseDatabaseUrl,
     NATS_URL: infrastructure.nats.url,
     INVENTORY_TARGET: inventoryTarget,
     HTTP_HOST: '127.0.0.1',
-    HTTP_PORT: String(httpPort),
     OPS_HOST: '127.0.0.1',
-    OPS_PORT: String(await freePort()),
     SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
     ...env,
   });
-  return { purchase, httpPort, baseUrl: `http://127.0.0.1:${httpPort}` };
 }
 
 /**
@@ -90,8 +86,8 @@ async function firstTime(probe: () => Promise<boolean>, timeoutMs = 15_000): Pro
   throw new Error('never happened');
 }
 
-const readyzStatus = (opsUrl: string) =>
-  fetch(`${opsUrl}/readyz`).then(
+const readyzStatus = (url: string) =>
+  fetch(`${url}/readyz`).then(
     (response) => response.status,
     () => 0,
   );
@@ -109,14 +105,16 @@ const refusesConnections = (port: number) =>
 
 describe('SIGTERM to purchase', () => {
   it('lets the requests in flight finish, turns /readyz 503 before closing the listener, and exits 0 inside its deadline', async () => {
-    const { purchase, httpPort, baseUrl } = await startPurchase({ SHUTDOWN_DELAY_MS: '1000' });
+    await using purchase = await startPurchaseForTest({ SHUTDOWN_DELAY_MS: '1000' });
+    const { httpPort } = purchase.ready;
+    const baseUrl = `http://127.0.0.1:${httpPort}`;
     const held = await holdStock();
     const inFlight = Array.from({ length: 5 }, () => buy(baseUrl, SKU));
     await expect.poll(waitingReserves, { timeout: 10_000 }).toBe(5);
-    expect(await readyzStatus(purchase.opsUrl)).toBe(200);
+    expect(await readyzStatus(opsUrl(purchase))).toBe(200);
 
     const signalledAt = purchase.signal('SIGTERM');
-    const readyzTurned503At = firstTime(async () => (await readyzStatus(purchase.opsUrl)) === 503);
+    const readyzTurned503At = firstTime(async () => (await readyzStatus(opsUrl(purchase))) === 503);
     const listenerClosedAt = firstTime(() => refusesConnections(httpPort));
     // The held requests are still running when the listener closes; then they may finish.
     await listenerClosedAt;
@@ -132,7 +130,7 @@ describe('SIGTERM to purchase', () => {
 
   it('exits at once on a second signal, without waiting for the graceful stop', async () => {
     // A long readiness delay: the graceful stop would take at least 8 s.
-    const { purchase } = await startPurchase({
+    await using purchase = await startPurchaseForTest({
       SHUTDOWN_DELAY_MS: '8000',
       SHUTDOWN_TIMEOUT_MS: '20000',
     });
@@ -150,13 +148,11 @@ describe('SIGTERM to purchase', () => {
 
 describe('SIGTERM to inventory', () => {
   it('exits at once on a second signal, without waiting for the graceful stop', async () => {
-    const other = await startService('inventory', 'inventory-2', {
+    await using other = await startInventory('inventory-2', {
       DATABASE_URL: infrastructure.inventoryDatabaseUrl,
       NATS_URL: infrastructure.nats.url,
       GRPC_HOST: '127.0.0.1',
-      GRPC_PORT: String(await freePort()),
       OPS_HOST: '127.0.0.1',
-      OPS_PORT: String(await freePort()),
       SHUTDOWN_DELAY_MS: '8000',
       SHUTDOWN_TIMEOUT_MS: '20000',
     });

@@ -8,56 +8,60 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '@switchboard/testing';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startInfrastructure, type Infrastructure } from './support/infrastructure.js';
-import { freePort, killAll, startService, type ServiceProcess } from './support/processes.js';
+import { startInfrastructure } from './support/infrastructure.js';
+import {
+  opsUrl,
+  startInventory,
+  startPurchase,
+  type PurchaseProcess,
+  type InventoryProcess,
+} from './support/processes.js';
 import { exposedMetricNames, metricNamesIn } from './support/promql.js';
 import { promtool } from './support/promtool.js';
 import { buy } from './support/purchases.js';
 
-let infrastructure: Infrastructure;
+// What beforeAll starts, stopped in reverse by afterAll.
+const shared = new AsyncDisposableStack();
 const scraped: Record<string, string> = {};
 
 beforeAll(async () => {
-  infrastructure = await startInfrastructure([
-    { sku: 'sku-plenty', name: 'Plenty', onHand: 1_000 },
-    { sku: 'sku-none', name: 'None', onHand: 0 },
-  ]);
-  const grpcPort = await freePort();
-  const inventory = await startService('inventory', 'inventory', {
-    DATABASE_URL: infrastructure.inventoryDatabaseUrl,
-    NATS_URL: infrastructure.nats.url,
-    SEED_FILE: infrastructure.seedFile,
-    GRPC_HOST: '127.0.0.1',
-    GRPC_PORT: String(grpcPort),
-    OPS_HOST: '127.0.0.1',
-    OPS_PORT: String(await freePort()),
-  });
-  const httpPort = await freePort();
-  const purchase = await startService('purchase', 'purchase', {
-    DATABASE_URL: infrastructure.purchaseDatabaseUrl,
-    NATS_URL: infrastructure.nats.url,
-    INVENTORY_TARGET: `dns:///127.0.0.1:${grpcPort}`,
-    HTTP_HOST: '127.0.0.1',
-    HTTP_PORT: String(httpPort),
-    OPS_HOST: '127.0.0.1',
-    OPS_PORT: String(await freePort()),
-  });
+  const infrastructure = shared.use(
+    await startInfrastructure([
+      { sku: 'sku-plenty', name: 'Plenty', onHand: 1_000 },
+      { sku: 'sku-none', name: 'None', onHand: 0 },
+    ]),
+  );
+  const inventory = shared.use(
+    await startInventory('inventory', {
+      DATABASE_URL: infrastructure.inventoryDatabaseUrl,
+      NATS_URL: infrastructure.nats.url,
+      SEED_FILE: infrastructure.seedFile,
+      GRPC_HOST: '127.0.0.1',
+      OPS_HOST: '127.0.0.1',
+    }),
+  );
+  const purchase = shared.use(
+    await startPurchase('purchase', {
+      DATABASE_URL: infrastructure.purchaseDatabaseUrl,
+      NATS_URL: infrastructure.nats.url,
+      INVENTORY_TARGET: `dns:///127.0.0.1:${inventory.ready.grpcPort}`,
+      HTTP_HOST: '127.0.0.1',
+      OPS_HOST: '127.0.0.1',
+    }),
+  );
   // Some traffic of each kind, so the labelled series have samples: sales, a refusal, reads.
-  const baseUrl = `http://127.0.0.1:${httpPort}`;
+  const baseUrl = `http://127.0.0.1:${purchase.ready.httpPort}`;
   for (let i = 0; i < 5; i++) await buy(baseUrl, 'sku-plenty');
   await buy(baseUrl, 'sku-none');
   await fetch(`${baseUrl}/v1/stock/sku-plenty`);
-  const scrape = async (service: ServiceProcess) =>
-    (scraped[service.name] = await (await fetch(`${service.opsUrl}/metrics`)).text());
+  const scrape = async (service: InventoryProcess | PurchaseProcess) =>
+    (scraped[service.name] = await (await fetch(`${opsUrl(service)}/metrics`)).text());
   // Let the relays publish the order and stock events and the consumer take them.
   await new Promise((resolve) => setTimeout(resolve, 2_000));
   await Promise.all([scrape(inventory), scrape(purchase)]);
 });
 
-afterAll(async () => {
-  await killAll();
-  await infrastructure?.stop();
-});
+afterAll(() => shared.disposeAsync());
 
 /** Admission control's metrics (libs/admission), which both services serve. */
 const ADMISSION_FAMILIES = [

@@ -6,7 +6,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInfrastructure, type Infrastructure } from './support/infrastructure.js';
-import { freePort, killAll, startService, type ServiceProcess } from './support/processes.js';
+import {
+  opsUrl,
+  startInventory,
+  startPurchase,
+  type InventoryProcess,
+} from './support/processes.js';
 import { startLoad } from './support/purchases.js';
 
 const SKU = 'sku-rolling';
@@ -17,32 +22,28 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await killAll();
-  await infrastructure?.stop();
+  await infrastructure?.[Symbol.asyncDispose]();
 });
 
-interface InventorySlot {
-  name: string;
-  grpcPort: number;
-  opsPort: number;
-}
-
-function startInventory(slot: InventorySlot): Promise<ServiceProcess> {
-  return startService('inventory', slot.name, {
+/**
+ * An inventory instance; `grpcPort` 0 lets it choose. A restarted instance must come back on
+ * the port it had: purchase's channel knows each instance by its address.
+ */
+function startInventoryInstance(name: string, grpcPort = 0): Promise<InventoryProcess> {
+  return startInventory(name, {
     DATABASE_URL: infrastructure.inventoryDatabaseUrl,
     NATS_URL: infrastructure.nats.url,
     SEED_FILE: infrastructure.seedFile,
     GRPC_HOST: '127.0.0.1',
-    GRPC_PORT: String(slot.grpcPort),
+    GRPC_PORT: String(grpcPort),
     OPS_HOST: '127.0.0.1',
-    OPS_PORT: String(slot.opsPort),
     SHUTDOWN_DELAY_MS: '500',
   });
 }
 
 /** Reserve calls this instance has answered, from its own /metrics. */
-async function reservesServed(instance: ServiceProcess): Promise<number> {
-  const text = await (await fetch(`${instance.opsUrl}/metrics`)).text();
+async function reservesServed(instance: InventoryProcess): Promise<number> {
+  const text = await (await fetch(`${opsUrl(instance)}/metrics`)).text();
   const line =
     /^grpc_server_handled_total\{[^}]*grpc_method="Reserve"[^}]*grpc_code="OK"[^}]*\} (\d+)/m;
   return Number(line.exec(text)?.[1] ?? 0);
@@ -50,32 +51,31 @@ async function reservesServed(instance: ServiceProcess): Promise<number> {
 
 describe('a rolling restart of inventory', () => {
   it('under a steady purchase load, loses not one purchase', async () => {
-    const slots: InventorySlot[] = [
-      { name: 'inventory-a', grpcPort: await freePort(), opsPort: await freePort() },
-      { name: 'inventory-b', grpcPort: await freePort(), opsPort: await freePort() },
-    ];
-    const instances = await Promise.all(slots.map(startInventory));
-    const httpPort = await freePort();
-    await startService('purchase', 'purchase', {
-      DATABASE_URL: infrastructure.purchaseDatabaseUrl,
-      NATS_URL: infrastructure.nats.url,
-      // Both instances, as a DNS name with two replicas would resolve; round_robin spreads.
-      INVENTORY_TARGET: `ipv4:${slots.map((slot) => `127.0.0.1:${slot.grpcPort}`).join(',')}`,
-      HTTP_HOST: '127.0.0.1',
-      HTTP_PORT: String(httpPort),
-      OPS_HOST: '127.0.0.1',
-      OPS_PORT: String(await freePort()),
-    });
-    const load = startLoad(`http://127.0.0.1:${httpPort}`, SKU, 4);
+    // Whatever the test started, stopped when it ends, passed or failed.
+    await using processes = new AsyncDisposableStack();
+    const instances = await Promise.all(
+      ['inventory-a', 'inventory-b'].map(async (name) =>
+        processes.use(await startInventoryInstance(name)),
+      ),
+    );
+    const purchase = processes.use(
+      await startPurchase('purchase', {
+        DATABASE_URL: infrastructure.purchaseDatabaseUrl,
+        NATS_URL: infrastructure.nats.url,
+        // Both instances, as a DNS name with two replicas would resolve; round_robin spreads.
+        INVENTORY_TARGET: `ipv4:${instances.map((each) => `127.0.0.1:${each.ready.grpcPort}`).join(',')}`,
+        HTTP_HOST: '127.0.0.1',
+        OPS_HOST: '127.0.0.1',
+      }),
+    );
+    const load = startLoad(`http://127.0.0.1:${purchase.ready.httpPort}`, SKU, 4);
 
-    for (const [index, slot] of slots.entries()) {
+    for (const old of instances) {
       await sleep(1_000);
-      const old = instances[index]!;
       old.signal('SIGTERM');
       const exit = await old.exited;
-      expect(exit.code, `${slot.name} did not stop cleanly:\n${old.output()}`).toBe(0);
-      const fresh = await startInventory(slot);
-      instances[index] = fresh;
+      expect(exit.code, `${old.name} did not stop cleanly:\n${old.output()}`).toBe(0);
+      const fresh = processes.use(await startInventoryInstance(old.name, old.ready.grpcPort));
       // As a rollout waits for the new replica before it stops the next one, wait until
       // purchase's channel sends the new instance its share of the calls.
       await expect

@@ -1,7 +1,8 @@
 import { status } from '@grpc/grpc-js';
 import { connectBus, natsRequest, type Bus } from '@switchboard/bus';
 import { InventoryServiceService } from '@switchboard/contracts';
-import { createLogger, createMetricsRegistry } from '@switchboard/observability';
+import { createMetricsRegistry } from '@switchboard/observability';
+import { testLogger } from '@switchboard/testing';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -28,7 +29,7 @@ beforeAll(async () => {
   bus = await connectBus({
     servers: (await natsOfThisFile()).url,
     name: 'admission-test',
-    logger: createLogger({ service: 'admission-test', level: 'silent' }),
+    logger: testLogger('admission-test'),
     registry: createMetricsRegistry({ service: 'admission-test' }),
   });
 });

@@ -3,7 +3,7 @@ import { connectBus, ensureStreams, publishEvent, type Bus } from '@switchboard/
 import { ORDERS_STREAM, ORDER_CONFIRMED } from '@switchboard/events';
 import { InventoryServiceService } from '@switchboard/contracts';
 import { createGrpcClient } from '@switchboard/grpc';
-import { createLogger, createMetricsRegistry } from '@switchboard/observability';
+import { createMetricsRegistry } from '@switchboard/observability';
 import {
   createDatabase,
   databaseUrlInNetwork,
@@ -11,6 +11,7 @@ import {
   startNats,
   startPostgres,
   type StartedNats,
+  testLogger,
 } from '@switchboard/testing';
 import pg from 'pg';
 import {
@@ -42,7 +43,7 @@ beforeAll(async () => {
   bus = await connectBus({
     servers: nats.url,
     name: 'crash-test',
-    logger: createLogger({ service: 'crash-test', level: 'silent' }),
+    logger: testLogger('crash-test'),
     registry: createMetricsRegistry({ service: 'crash-test' }),
   });
   // The test publishes as purchase does, and creates purchase's stream as purchase does.

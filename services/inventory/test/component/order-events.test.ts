@@ -9,8 +9,8 @@ import {
 import { ORDER_CONFIRMED } from '@switchboard/events';
 import type { OrderConfirmed } from '@switchboard/contracts';
 import { StockChanged } from '@switchboard/contracts';
-import { createLogger, createMetricsRegistry } from '@switchboard/observability';
-import { startNats, startPostgres, type StartedNats } from '@switchboard/testing';
+import { createMetricsRegistry } from '@switchboard/observability';
+import { startNats, startPostgres, type StartedNats, testLogger } from '@switchboard/testing';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -48,7 +48,7 @@ beforeAll(async () => {
   bus = await connectBus({
     servers: nats.url,
     name: 'inventory-test',
-    logger: createLogger({ service: 'inventory-test', level: 'silent' }),
+    logger: testLogger('inventory-test'),
     registry: createMetricsRegistry({ service: 'inventory-test' }),
   });
 });

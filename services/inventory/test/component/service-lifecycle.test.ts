@@ -4,8 +4,8 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLogger, createMetricsRegistry } from '@switchboard/observability';
-import { startPostgres } from '@switchboard/testing';
+import { createMetricsRegistry } from '@switchboard/observability';
+import { freePort, startPostgres, testLogger } from '@switchboard/testing';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
@@ -55,13 +55,6 @@ async function listening(server: Server, port = 0): Promise<number> {
   const address = server.address();
   if (typeof address !== 'object' || !address) throw new Error('no address');
   return address.port;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  const port = await listening(server);
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe('seeding', () => {
@@ -246,8 +239,9 @@ describe('stop', () => {
 
   it('when the gRPC port is taken, start fails and stops what it had started', async () => {
     const { url, pool } = await emptyDatabase();
-    const squatter = createServer();
+    await using squatter = createServer();
     const takenPort = await listening(squatter);
+    // Named before the start, to check that the failed start closed it again.
     const opsPort = await freePort();
     const app = createApp({
       config: readConfig({
@@ -259,7 +253,7 @@ describe('stop', () => {
         OPS_PORT: String(opsPort),
         SHUTDOWN_DELAY_MS: '0',
       }),
-      logger: createLogger({ service: 'inventory', level: 'silent' }),
+      logger: testLogger('inventory'),
       registry: createMetricsRegistry({ service: 'inventory' }),
     });
 
@@ -267,7 +261,6 @@ describe('stop', () => {
 
     await expect(fetch(`http://127.0.0.1:${opsPort}/livez`)).rejects.toThrow();
     await expect.poll(() => inventorySessions(pool)).toBe(0);
-    await new Promise((resolve) => squatter.close(resolve));
     await pool.end();
   });
 });

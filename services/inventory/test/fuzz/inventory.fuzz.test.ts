@@ -23,8 +23,8 @@ import {
   ReserveRequest,
 } from '@switchboard/contracts';
 import { isErrorCode } from '@switchboard/errors';
-import { createLogger, createMetricsRegistry } from '@switchboard/observability';
-import { fuzz, fuzzRuns, garbageBytes, hostileString } from '@switchboard/testing';
+import { createMetricsRegistry } from '@switchboard/observability';
+import { fuzz, fuzzRuns, garbageBytes, hostileString, testLogger } from '@switchboard/testing';
 import fc from 'fast-check';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -86,7 +86,7 @@ beforeAll(async () => {
   bus = await connectBus({
     servers: (await natsOfThisFile()).url,
     name: 'inventory-fuzz',
-    logger: createLogger({ service: 'inventory-fuzz', level: 'silent' }),
+    logger: testLogger('inventory-fuzz'),
     registry: createMetricsRegistry({ service: 'inventory-fuzz' }),
   });
 });

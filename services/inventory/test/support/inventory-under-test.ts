@@ -4,8 +4,14 @@ import type { Env } from '@switchboard/config';
 import { InventoryServiceService } from '@switchboard/contracts';
 import { ORDERS_STREAM } from '@switchboard/events';
 import { createGrpcClient, type GrpcClient } from '@switchboard/grpc';
-import { createLogger, createMetricsRegistry } from '@switchboard/observability';
-import { createDatabase, startNats, startPostgres, type StartedNats } from '@switchboard/testing';
+import { createMetricsRegistry } from '@switchboard/observability';
+import {
+  createDatabase,
+  startNats,
+  startPostgres,
+  type StartedNats,
+  testLogger,
+} from '@switchboard/testing';
 import pg from 'pg';
 import type { Registry } from 'prom-client';
 import { afterAll } from 'vitest';
@@ -84,10 +90,7 @@ export async function startInventoryApp(
     ...env,
   });
   const registry = createMetricsRegistry({ service: 'inventory' });
-  const logger = createLogger({
-    service: 'inventory',
-    level: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent',
-  });
+  const logger = testLogger('inventory');
   await ensureOrdersStream(config.natsUrl);
   const app = createApp({ config, logger, registry });
   const { grpcPort, opsPort } = await app.start();
@@ -116,7 +119,7 @@ export async function ensureOrdersStream(natsUrl: string): Promise<void> {
   await using bus = await connectBus({
     servers: natsUrl,
     name: 'orders-stream-owner',
-    logger: createLogger({ service: 'inventory-test', level: 'silent' }),
+    logger: testLogger('inventory-test'),
     registry: createMetricsRegistry({ service: 'inventory-test' }),
   });
   await ensureStreams(bus, [ORDERS_STREAM]);

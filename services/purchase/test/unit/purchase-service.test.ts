@@ -1,5 +1,5 @@
 import { AppError } from '@switchboard/errors';
-import { createLogger } from '@switchboard/observability';
+import { testLogger } from '@switchboard/testing';
 import { describe, expect, it } from 'vitest';
 import type { InventoryClient, ReservationState } from '../../src/domain/inventory-client.js';
 import type { Order, PurchaseOutcome, PurchaseRequest } from '../../src/domain/order.js';
@@ -118,7 +118,7 @@ function purchaseUnderTest() {
     store: orderStore.store,
     inventory: inventory.inventory,
     releaser: releases.releaser,
-    logger: createLogger({ service: 'purchase-test', level: 'silent' }),
+    logger: testLogger('purchase-test'),
     reservationTtlSeconds: TTL_SECONDS,
     keyLockMs: KEY_LOCK_MS,
     now: () => NOW,

@@ -10,13 +10,12 @@ import {
 } from '@switchboard/testing';
 
 /** What the services need around them: Postgres and NATS in containers, a seed file. */
-export interface Infrastructure {
+export interface Infrastructure extends AsyncDisposable {
   readonly postgres: Awaited<ReturnType<typeof startPostgres>>;
   readonly nats: StartedNats;
   readonly purchaseDatabaseUrl: string;
   readonly inventoryDatabaseUrl: string;
   readonly seedFile: string;
-  stop(): Promise<void>;
 }
 
 export async function startInfrastructure(products: SeedProduct[]): Promise<Infrastructure> {
@@ -32,7 +31,7 @@ export async function startInfrastructure(products: SeedProduct[]): Promise<Infr
     purchaseDatabaseUrl,
     inventoryDatabaseUrl,
     seedFile,
-    async stop() {
+    async [Symbol.asyncDispose]() {
       await Promise.all([postgres.stop(), nats.stop()]);
       await rm(scratch, { recursive: true, force: true });
     },

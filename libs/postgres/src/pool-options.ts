@@ -1,0 +1,26 @@
+import type { DatabasePoolOptions } from './database.js';
+
+/** The database settings each service reads from its environment, under the same names. */
+export interface DatabaseConfig {
+  databaseUrl: string;
+  dbPoolMax: number;
+  dbConnectionTimeoutMs: number;
+  dbStatementTimeoutMs: number;
+  dbIdleInTransactionTimeoutMs: number;
+}
+
+/**
+ * The pool's settings from a service's config, as `createDatabasePool` takes them; the service
+ * adds its logger and its application name.
+ */
+export function databasePoolOptions(
+  config: DatabaseConfig,
+): Omit<DatabasePoolOptions, 'applicationName' | 'logger'> {
+  return {
+    url: config.databaseUrl,
+    max: config.dbPoolMax,
+    connectionTimeoutMs: config.dbConnectionTimeoutMs,
+    statementTimeoutMs: config.dbStatementTimeoutMs,
+    idleInTransactionTimeoutMs: config.dbIdleInTransactionTimeoutMs,
+  };
+}

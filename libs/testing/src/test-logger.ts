@@ -1,0 +1,13 @@
+import { LOG_LEVELS, createLogger, type Logger } from '@switchboard/observability';
+
+type Level = (typeof LOG_LEVELS)[number];
+
+/**
+ * The logger a test hands to the code under test: silent, so test output stays readable,
+ * unless TEST_LOG_LEVEL names a level (TEST_LOG_LEVEL=debug to see what happened).
+ */
+export function testLogger(service = 'test'): Logger {
+  const wanted = process.env.TEST_LOG_LEVEL;
+  const level = LOG_LEVELS.includes(wanted as Level) ? (wanted as Level) : 'silent';
+  return createLogger({ service, level });
+}
