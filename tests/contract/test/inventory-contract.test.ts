@@ -2,10 +2,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ERROR_CODE_HEADER, TIMEOUT_HEADER, connectBus, type Bus } from '@switchboard/bus';
+import { ensureDevCertificates } from '@switchboard/dev-certs';
 import { STOCK_CHANGED, stockChangedSubject } from '@switchboard/events';
 import { headers, type SubscriptionOptions } from '@nats-io/transport-node';
 import { isAppError, type AppError } from '@switchboard/errors';
-import { createInventoryClient, type InventoryClient } from '@switchboard/inventory-client';
+import {
+  createInventoryClient,
+  type InventoryClient,
+  type InventoryClientDeps,
+} from '@switchboard/inventory-client';
 import { createLogger, createMetricsRegistry } from '@switchboard/observability';
 import { createDatabase, startNats, startPostgres } from '@switchboard/testing';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -29,6 +34,8 @@ let bus: Bus;
 const targets = {} as Record<Transport, string>;
 let metricsUrl: string;
 let natsUrl: string;
+/** The contract client's mTLS over TCP, as purchase's in compose; the socket stays plaintext. */
+let tcpTls: InventoryClientDeps['tls'];
 
 beforeAll(async () => {
   const [postgres, nats] = await Promise.all([startPostgres(), startNats()]);
@@ -49,7 +56,24 @@ beforeAll(async () => {
     ]),
   );
   const socketPath = join(scratch, 'run', 'inventory.sock');
+  // Certificates made as compose's dev-certs makes them: inventory's TCP port is mTLS only.
+  const certs = join(scratch, 'certs');
+  await ensureDevCertificates({
+    caDir: join(scratch, 'ca'),
+    certsDir: certs,
+    services: ['inventory', 'purchase'],
+  });
+  const filesOf = (service: string) => ({
+    caFile: join(certs, service, 'ca.pem'),
+    certFile: join(certs, service, 'cert.pem'),
+    keyFile: join(certs, service, 'key.pem'),
+  });
+  tcpTls = { ...filesOf('purchase'), serverName: 'inventory' };
+  const inventoryTls = filesOf('inventory');
   inventory = await startInventoryProcess({
+    GRPC_TLS_CA_FILE: inventoryTls.caFile,
+    GRPC_TLS_CERT_FILE: inventoryTls.certFile,
+    GRPC_TLS_KEY_FILE: inventoryTls.keyFile,
     DATABASE_URL: await createDatabase(postgres, 'inventory_contract'),
     NATS_URL: nats.url,
     GRPC_HOST: '127.0.0.1',
@@ -109,6 +133,7 @@ describe.each(TRANSPORTS)('the Inventory contract over %s', (transport) => {
       registry: createMetricsRegistry({ service: 'contract-client' }),
       logger: createLogger({ service: 'contract-client', level: 'silent' }),
       keepaliveTimeMs: 30_000,
+      tls: tcpTls,
     });
   });
   afterAll(() => client?.close());
@@ -258,6 +283,7 @@ describe('WatchStock streams', () => {
       registry: createMetricsRegistry({ service: 'contract-watch-client' }),
       logger: createLogger({ service: 'contract-watch-client', level: 'silent' }),
       keepaliveTimeMs: 30_000,
+      tls: tcpTls,
     });
     try {
       const controllers = Array.from({ length: 1_000 }, () => new AbortController());
