@@ -360,6 +360,7 @@ describe('WatchStock over NATS', () => {
       registry: createMetricsRegistry({ service: 'contract-changer' }),
       logger: createLogger({ service: 'contract-changer', level: 'silent' }),
       keepaliveTimeMs: 30_000,
+      tls: tcpTls,
     });
     onTestFinished(() => changer.close());
     const [watched, other] = ['nats-watch-a', 'nats-watch-b'];
