@@ -1,9 +1,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { CertificateReloader } from './certificate-reloader.js';
 
-const NAME = 'tls_certificate_expiry_seconds';
-
-/** The reloaders each registry reports on. */
+/** The reloaders each registry reports on: a server's and a client's may share one. */
 const tracked = new WeakMap<Registry, Set<CertificateReloader>>();
 
 /**
@@ -15,26 +13,27 @@ export function trackCertificateExpiry(
   registry: Registry,
   reloader: CertificateReloader,
 ): { untrack(): void } {
-  let reloaders = tracked.get(registry);
-  if (!reloaders) {
-    const set = new Set<CertificateReloader>();
-    reloaders = set;
-    tracked.set(registry, set);
-    if (!registry.getSingleMetric(NAME))
-      new Gauge({
-        name: NAME,
-        help: "Seconds until a TLS certificate in use expires: the CA's and this process's own (identity).",
-        labelNames: ['certificate', 'file'] as const,
-        registers: [registry],
-        collect() {
-          this.reset();
-          for (const each of set)
-            for (const { certificate, file, notAfter } of each.loaded())
-              this.set({ certificate, file }, (notAfter.getTime() - Date.now()) / 1000);
-        },
-      });
-  }
+  const reloaders = reloadersOf(registry);
   reloaders.add(reloader);
-  const set = reloaders;
-  return { untrack: () => set.delete(reloader) };
+  return { untrack: () => reloaders.delete(reloader) };
+}
+
+function reloadersOf(registry: Registry): Set<CertificateReloader> {
+  const known = tracked.get(registry);
+  if (known) return known;
+  const reloaders = new Set<CertificateReloader>();
+  tracked.set(registry, reloaders);
+  new Gauge({
+    name: 'tls_certificate_expiry_seconds',
+    help: "Seconds until a TLS certificate in use expires: the CA's and this process's own (identity).",
+    labelNames: ['certificate', 'file'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const reloader of reloaders)
+        for (const { certificate, file, notAfter } of reloader.loaded())
+          this.set({ certificate, file }, (notAfter.getTime() - Date.now()) / 1000);
+    },
+  });
+  return reloaders;
 }
