@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { fromGrpcError } from './errors.js';
 import { HEALTH_CHECK_METHOD } from './health.js';
+import { createClientTlsCredentials, type ClientTlsOptions } from './tls-credentials.js';
 import { channelMetrics, channelStateName, grpcMetrics } from './metrics.js';
 import {
   serviceConfigFor,
@@ -87,6 +88,11 @@ export interface GrpcClientOptions<S extends ServiceDefinition> {
   channelOptions?: ChannelOptions;
   /** How long a fail-fast call may wait for a connection; default 1000 ms. */
   connectTimeoutMs?: number;
+  /**
+   * mTLS: present this certificate and accept only a server whose certificate names
+   * `serverName`. Without it, plaintext (a Unix socket: ADR 15).
+   */
+  tls?: ClientTlsOptions;
 }
 
 /**
@@ -105,9 +111,18 @@ export function createGrpcClient<S extends ServiceDefinition>(
 ): GrpcClient<S> {
   const { peerName, connectTimeoutMs = 1_000 } = options;
   const policies: MethodPolicies<S> = options.methods ?? {};
-  const client = new Client(target, credentials.createInsecure(), {
+  const tls = options.tls
+    ? createClientTlsCredentials(options.tls, {
+        registry: options.registry,
+        logger: options.logger,
+      })
+    : undefined;
+  const client = new Client(target, tls?.credentials ?? credentials.createInsecure(), {
     ...DEFAULT_CLIENT_OPTIONS,
     'grpc.service_config': serviceConfigFor(service, policies, options.retryPolicy),
+    // The name sent in the handshake (SNI) and checked in the server's certificate: the
+    // service's, not the address the target resolved to.
+    ...(options.tls ? { 'grpc.ssl_target_name_override': options.tls.serverName } : {}),
     ...options.channelOptions,
   });
   const metrics = grpcMetrics(options.registry, 'client');
@@ -245,7 +260,10 @@ export function createGrpcClient<S extends ServiceDefinition>(
       );
       if (status !== 'SERVING') throw new AppError('UNAVAILABLE', `${peerName}: ${status}`);
     },
-    close: () => client.close(),
+    close() {
+      client.close();
+      tls?.close();
+    },
     target,
   });
 }

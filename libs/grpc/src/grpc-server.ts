@@ -16,6 +16,8 @@ import type { Registry } from 'prom-client';
 import { toGrpcStatus } from './errors.js';
 import { assertDecoded, withTolerantDecoding } from './undecodable.js';
 import { createHealth } from './health.js';
+import type { TlsFiles } from './certificate-reloader.js';
+import { createServerTlsCredentials } from './tls-credentials.js';
 import { grpcMetrics, openStreamsGauge } from './metrics.js';
 import type { IsStreaming, RequestOf, ResponseOf, ServiceDefinition } from './types.js';
 
@@ -47,8 +49,12 @@ export type StreamHandler<Req, Res> = (request: Req, context: CallContext) => As
 
 export interface GrpcServer {
   addService<S extends ServiceDefinition>(service: S, handlers: ServiceHandlers<S>): void;
-  /** Binds an address such as 0.0.0.0:50051 (port 0 picks one); returns the bound port. */
-  listen(address: string): Promise<number>;
+  /**
+   * Binds an address such as 0.0.0.0:50051 (port 0 picks one); returns the bound port. With
+   * `tls`, that address serves mTLS only: clients must present a certificate from the CA.
+   * Without it, plaintext (a Unix socket, whose file mode is its protection: ADR 15).
+   */
+  listen(address: string, options?: { tls?: TlsFiles }): Promise<number>;
   /**
    * What grpc.health.v1 answers for the whole server and each of its services: SERVING or
    * NOT_SERVING. Starts NOT_SERVING; keep it in step with /readyz.
@@ -87,6 +93,8 @@ export function createGrpcServer(options: {
   const openStreams = openStreamsGauge(options.registry);
   // Streams end when the server drains: their handlers see the signal abort.
   const streamControllers = new Set<AbortController>();
+  // The certificate reloaders of the TLS listeners, stopped once the server has stopped.
+  const closeCredentials: (() => void)[] = [];
 
   function wrap<Req, Res>(
     path: string,
@@ -239,9 +247,16 @@ export function createGrpcServer(options: {
       health.setServing(serving);
     },
 
-    listen(address) {
+    listen(address, listenOptions) {
+      let credentials = ServerCredentials.createInsecure();
+      if (listenOptions?.tls) {
+        const tls = createServerTlsCredentials(listenOptions.tls, options);
+        closeCredentials.push(() => tls.close());
+        credentials = tls.credentials;
+      }
+      const secure = listenOptions?.tls !== undefined;
       return new Promise((resolve, reject) => {
-        server.bindAsync(address, ServerCredentials.createInsecure(), (error, port) => {
+        server.bindAsync(address, credentials, (error, port) => {
           if (error)
             reject(
               new Error(`gRPC server cannot listen on ${address}: ${error.message}`, {
@@ -249,7 +264,7 @@ export function createGrpcServer(options: {
               }),
             );
           else {
-            logger.info({ address, port }, 'gRPC server listening');
+            logger.info({ address, port, mtls: secure }, 'gRPC server listening');
             resolve(port);
           }
         });
@@ -261,7 +276,7 @@ export function createGrpcServer(options: {
       // A watch never ends by itself; end them so tryShutdown does not wait out the grace.
       for (const controller of streamControllers)
         controller.abort(new AppError('UNAVAILABLE', 'the server is shutting down'));
-      return new Promise((resolve) => {
+      const stopped = new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           logger.warn(
             { graceMs },
@@ -274,6 +289,9 @@ export function createGrpcServer(options: {
           clearTimeout(timer);
           resolve();
         });
+      });
+      return stopped.then(() => {
+        for (const close of closeCredentials.splice(0)) close();
       });
     },
   };

@@ -30,3 +30,16 @@ export type {
   ServiceDefinition,
   UnaryMethodDefinition,
 } from './types.js';
+export {
+  createClientTlsCredentials,
+  createServerTlsCredentials,
+  serverIdentityProblem,
+  type ClientTlsOptions,
+  type TlsCredentials,
+} from './tls-credentials.js';
+export {
+  createCertificateReloader,
+  type CertificateReloader,
+  type LoadedCertificate,
+  type TlsFiles,
+} from './certificate-reloader.js';

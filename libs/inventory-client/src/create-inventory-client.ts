@@ -1,4 +1,5 @@
 import type { Bus } from '@switchboard/bus';
+import type { ClientTlsOptions } from '@switchboard/grpc';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createGrpcInventoryClient } from './grpc-inventory-client.js';
@@ -13,6 +14,11 @@ export interface InventoryClientDeps {
   bus: Bus;
   /** gRPC client keepalive (checked against the server's policy by the caller's config). */
   keepaliveTimeMs: number;
+  /**
+   * mTLS for gRPC over TCP: this service's certificate and the name inventory's must hold.
+   * Not used on a Unix socket, which stays plaintext (its file mode protects it: ADR 15).
+   */
+  tls?: ClientTlsOptions;
 }
 
 /** The one switch between transports: the target string picks the adapter. */
@@ -21,6 +27,14 @@ export function createInventoryClient(target: string, deps: InventoryClientDeps)
   if ('problem' in parsed) throw new Error(`inventory target ${target}: ${parsed.problem}`);
   switch (parsed.transport) {
     case 'grpc-tcp':
+      if (!deps.tls) deps.logger.warn({ target }, 'gRPC over TCP without TLS: no certificates set');
+      return createGrpcInventoryClient({
+        target: parsed.target,
+        registry: deps.registry,
+        logger: deps.logger,
+        keepaliveTimeMs: deps.keepaliveTimeMs,
+        tls: deps.tls,
+      });
     case 'grpc-uds':
       return createGrpcInventoryClient({
         target: parsed.target,

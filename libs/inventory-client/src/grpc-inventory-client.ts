@@ -1,5 +1,5 @@
 import { InventoryServiceService } from '@switchboard/contracts';
-import { createGrpcClient, type MethodPolicies } from '@switchboard/grpc';
+import { createGrpcClient, type ClientTlsOptions, type MethodPolicies } from '@switchboard/grpc';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { InventoryClient } from './inventory-client.js';
@@ -28,6 +28,8 @@ export function createGrpcInventoryClient(options: {
   registry: Registry;
   logger: Logger;
   keepaliveTimeMs: number;
+  /** mTLS (TCP targets only); without it, plaintext. */
+  tls?: ClientTlsOptions;
 }): InventoryClient {
   const grpc = createGrpcClient(InventoryServiceService, options.target, {
     registry: options.registry,
@@ -35,6 +37,7 @@ export function createGrpcInventoryClient(options: {
     peerName: 'inventory',
     methods: INVENTORY_METHODS,
     channelOptions: { 'grpc.keepalive_time_ms': options.keepaliveTimeMs },
+    tls: options.tls,
   });
   return {
     async reserve(orderId, items, ttlSeconds, options) {

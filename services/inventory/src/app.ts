@@ -149,7 +149,11 @@ export function createApp({ config, logger, registry }: AppDeps): App {
       // Registered before the gRPC drain, so it runs after it: the file goes once no call uses it.
       await lifecycle.onStop('gRPC socket file', () => removeSocketFile(socketPath));
     }
-    const grpcPort = await grpc.listen(hostPort(config.grpcHost, config.grpcPort));
+    // mTLS when configured: inventory then serves only clients with a certificate from the CA.
+    if (!config.grpcTls) logger.warn('gRPC over TCP without TLS: GRPC_TLS_* are not set');
+    const grpcPort = await grpc.listen(hostPort(config.grpcHost, config.grpcPort), {
+      tls: config.grpcTls,
+    });
     await lifecycle.onStop('gRPC server', () => grpc.drain(drainGraceMs));
     if (socketPath !== '') {
       await grpc.listen(`unix://${socketPath}`);

@@ -9,6 +9,8 @@ import {
   oneOf,
   port,
   string,
+  tlsFileFields,
+  tlsFilesFrom,
   url,
   type Env,
 } from '@switchboard/config';
@@ -40,6 +42,9 @@ const spec = {
       return problem ? { problem } : raw;
     },
   ),
+  // mTLS on the TCP port when all three are set (compose sets them); the socket stays
+  // plaintext, protected by its file mode (ADR 15).
+  ...tlsFileFields('GRPC_TLS'),
   opsHost: string('OPS_HOST', {
     default: '0.0.0.0',
     description: 'Address of /livez, /readyz, /metrics.',
@@ -158,7 +163,9 @@ export type InventoryConfig = ReturnType<typeof readConfig>;
 /** Reads and validates the configuration; throws one ConfigError naming every bad variable. */
 export function readConfig(env: Env) {
   const config = loadConfig(env, spec);
+  const grpcTls = tlsFilesFrom(config, 'GRPC_TLS');
   assertSettingsAgree([
+    grpcTls.problem,
     // The pause is spent inside the stop deadline; a pause as long as the deadline leaves no
     // time to drain the calls in flight.
     config.shutdownDelayMs >= config.shutdownTimeoutMs
@@ -171,7 +178,7 @@ export function readConfig(env: Env) {
       "the relay's transaction waits for JetStream's ack between two statements",
     ),
   ]);
-  return config;
+  return { ...config, grpcTls: grpcTls.files };
 }
 
 const HOUR_MS = 60 * 60 * 1000;

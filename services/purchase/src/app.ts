@@ -79,6 +79,7 @@ export function createApp(deps: {
         logger,
         bus,
         keepaliveTimeMs: config.inventoryKeepaliveTimeMs,
+        tls: config.grpcTls && { ...config.grpcTls, serverName: config.inventoryTlsServerName },
       }),
       createCircuitBreaker({
         name: 'inventory',

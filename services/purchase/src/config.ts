@@ -6,6 +6,8 @@ import {
   oneOf,
   port,
   string,
+  tlsFileFields,
+  tlsFilesFrom,
   url,
   type Env,
   mustExceed,
@@ -49,6 +51,13 @@ export const configSpec = {
   inventoryTarget: custom('INVENTORY_TARGET', { default: 'dns:///inventory:50051' }, (raw) => {
     const parsed = parseInventoryTarget(raw);
     return 'problem' in parsed ? parsed : raw;
+  }),
+  // mTLS to inventory over gRPC/TCP when all three are set (compose sets them); a socket
+  // target stays plaintext, protected by its file mode (ADR 15).
+  ...tlsFileFields('GRPC_TLS'),
+  inventoryTlsServerName: string('INVENTORY_TLS_SERVER_NAME', {
+    default: 'inventory',
+    description: "The DNS name inventory's certificate must hold (mTLS over TCP only).",
   }),
   inventoryKeepaliveTimeMs: integer('INVENTORY_KEEPALIVE_TIME_MS', { default: 30_000, min: 1_000 }),
   inventoryBreakerResetMs: integer('INVENTORY_BREAKER_RESET_MS', {
@@ -111,8 +120,10 @@ export type PurchaseConfig = ReturnType<typeof readConfig>;
 
 export function readConfig(env: Env) {
   const config = loadConfig(env, configSpec);
+  const grpcTls = tlsFilesFrom(config, 'GRPC_TLS');
   // Each value above is fine alone; these pairs must also agree with each other.
   assertSettingsAgree([
+    grpcTls.problem,
     limitRangeProblem({
       minLimit: config.admissionMinLimit,
       initialLimit: config.admissionInitialLimit,
@@ -147,5 +158,5 @@ export function readConfig(env: Env) {
       'after the readiness delay, a request that just arrived needs its whole deadline to finish',
     ),
   ]);
-  return config;
+  return { ...config, grpcTls: grpcTls.files };
 }

@@ -20,7 +20,26 @@ describe('purchase config', () => {
       admissionMaxLimit: 48,
       admissionQueueSize: 16,
       admissionQueueTimeoutMs: 20,
+      inventoryTlsServerName: 'inventory',
     });
+    // No certificates: plaintext TCP (compose always sets them: ADR 15).
+    expect(config.grpcTls).toBeUndefined();
+  });
+
+  it('takes the mTLS files all together, never some of them', () => {
+    const databaseUrl = 'postgres://purchase:purchase@postgres:5432/purchase';
+    const config = readConfig({
+      DATABASE_URL: databaseUrl,
+      GRPC_TLS_CA_FILE: '/etc/switchboard/tls/ca.pem',
+      GRPC_TLS_CERT_FILE: '/etc/switchboard/tls/cert.pem',
+      GRPC_TLS_KEY_FILE: '/etc/switchboard/tls/key.pem',
+      INVENTORY_TLS_SERVER_NAME: 'inventory.example',
+    });
+    expect(config.grpcTls?.certFile).toBe('/etc/switchboard/tls/cert.pem');
+    expect(config.inventoryTlsServerName).toBe('inventory.example');
+    expect(() =>
+      readConfig({ DATABASE_URL: databaseUrl, GRPC_TLS_KEY_FILE: '/etc/switchboard/tls/key.pem' }),
+    ).toThrow(/must be set together or not at all \(unset: GRPC_TLS_CA_FILE, GRPC_TLS_CERT_FILE\)/);
   });
 
   it('refuses an outbox retention under an hour or an interval that is not a number, at once', () => {

@@ -2,10 +2,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ERROR_CODE_HEADER, TIMEOUT_HEADER, connectBus, type Bus } from '@switchboard/bus';
+import { ensureDevCertificates } from '@switchboard/dev-certs';
 import { STOCK_CHANGED, stockChangedSubject } from '@switchboard/events';
 import { headers, type SubscriptionOptions } from '@nats-io/transport-node';
 import { isAppError, type AppError } from '@switchboard/errors';
-import { createInventoryClient, type InventoryClient } from '@switchboard/inventory-client';
+import {
+  createInventoryClient,
+  type InventoryClient,
+  type InventoryClientDeps,
+} from '@switchboard/inventory-client';
 import { createMetricsRegistry } from '@switchboard/observability';
 import { createDatabase, startNats, startPostgres, testLogger } from '@switchboard/testing';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -28,6 +33,8 @@ let bus: Bus;
 const targets = {} as Record<Transport, string>;
 let metricsUrl: string;
 let natsUrl: string;
+/** The contract client's mTLS over TCP, as purchase's in compose; the socket stays plaintext. */
+let tcpTls: InventoryClientDeps['tls'];
 
 beforeAll(async () => {
   const [postgres, nats] = await Promise.all([startPostgres(), startNats()]);
@@ -48,8 +55,25 @@ beforeAll(async () => {
     ]),
   );
   const socketPath = join(scratch, 'run', 'inventory.sock');
+  // Certificates made as compose's dev-certs makes them: inventory's TCP port is mTLS only.
+  const certs = join(scratch, 'certs');
+  await ensureDevCertificates({
+    caDir: join(scratch, 'ca'),
+    certsDir: certs,
+    services: ['inventory', 'purchase'],
+  });
+  const filesOf = (service: string) => ({
+    caFile: join(certs, service, 'ca.pem'),
+    certFile: join(certs, service, 'cert.pem'),
+    keyFile: join(certs, service, 'key.pem'),
+  });
+  tcpTls = { ...filesOf('purchase'), serverName: 'inventory' };
+  const inventoryTls = filesOf('inventory');
   const inventory = shared.use(
     await startInventoryProcess({
+      GRPC_TLS_CA_FILE: inventoryTls.caFile,
+      GRPC_TLS_CERT_FILE: inventoryTls.certFile,
+      GRPC_TLS_KEY_FILE: inventoryTls.keyFile,
       DATABASE_URL: await createDatabase(postgres, 'inventory_contract'),
       NATS_URL: nats.url,
       GRPC_HOST: '127.0.0.1',
@@ -106,6 +130,7 @@ describe.each(TRANSPORTS)('the Inventory contract over %s', (transport) => {
       registry: createMetricsRegistry({ service: 'contract-client' }),
       logger: testLogger('contract-client'),
       keepaliveTimeMs: 30_000,
+      tls: tcpTls,
     });
   });
   afterAll(() => client?.close());
@@ -255,6 +280,7 @@ describe('WatchStock streams', () => {
       registry: createMetricsRegistry({ service: 'contract-watch-client' }),
       logger: testLogger('contract-watch-client'),
       keepaliveTimeMs: 30_000,
+      tls: tcpTls,
     });
     try {
       const controllers = Array.from({ length: 1_000 }, () => new AbortController());
@@ -331,6 +357,7 @@ describe('WatchStock over NATS', () => {
       registry: createMetricsRegistry({ service: 'contract-changer' }),
       logger: testLogger('contract-changer'),
       keepaliveTimeMs: 30_000,
+      tls: tcpTls,
     });
     onTestFinished(() => changer.close());
     const [watched, other] = ['nats-watch-a', 'nats-watch-b'];

@@ -3,8 +3,10 @@
  * metrics`, with the families the dashboards and alerts are built on, and nothing in
  * deploy/ that names a metric no service serves.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ensureDevCertificates } from '@switchboard/dev-certs';
 import { REPO_ROOT } from '@switchboard/testing';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +25,13 @@ import { buy } from './support/purchases.js';
 // What beforeAll starts, stopped in reverse by afterAll.
 const shared = new AsyncDisposableStack();
 const scraped: Record<string, string> = {};
+const certs = mkdtempSync(join(tmpdir(), 'ops-metrics-certs-'));
+/** GRPC_TLS_* for one service, from certificates made as compose's dev-certs makes them. */
+const tlsEnv = (service: string) => ({
+  GRPC_TLS_CA_FILE: join(certs, service, 'ca.pem'),
+  GRPC_TLS_CERT_FILE: join(certs, service, 'cert.pem'),
+  GRPC_TLS_KEY_FILE: join(certs, service, 'key.pem'),
+});
 
 beforeAll(async () => {
   const infrastructure = shared.use(
@@ -31,8 +40,16 @@ beforeAll(async () => {
       { sku: 'sku-none', name: 'None', onHand: 0 },
     ]),
   );
+  // gRPC over mTLS, as in compose: the certificate-expiry metric is served only then.
+  await ensureDevCertificates({
+    caDir: join(certs, 'ca'),
+    certsDir: certs,
+    services: ['inventory', 'purchase'],
+  });
+  shared.defer(() => rmSync(certs, { recursive: true, force: true }));
   const inventory = shared.use(
     await startInventory('inventory', {
+      ...tlsEnv('inventory'),
       DATABASE_URL: infrastructure.inventoryDatabaseUrl,
       NATS_URL: infrastructure.nats.url,
       SEED_FILE: infrastructure.seedFile,
@@ -42,6 +59,7 @@ beforeAll(async () => {
   );
   const purchase = shared.use(
     await startPurchase('purchase', {
+      ...tlsEnv('purchase'),
       DATABASE_URL: infrastructure.purchaseDatabaseUrl,
       NATS_URL: infrastructure.nats.url,
       INVENTORY_TARGET: `dns:///127.0.0.1:${inventory.ready.grpcPort}`,
@@ -96,6 +114,7 @@ describe('/metrics of each service', () => {
       'nats_connection_events_total',
       'outbox_pending_events',
       'purchase_reservation_releases_total',
+      'tls_certificate_expiry_seconds',
       'process_cpu_seconds_total',
       'nodejs_eventloop_lag_seconds',
       ...ADMISSION_FAMILIES,
@@ -119,6 +138,7 @@ describe('/metrics of each service', () => {
       'jetstream_consumer_deliveries_total',
       'outbox_pending_events',
       'process_resident_memory_bytes',
+      'tls_certificate_expiry_seconds',
       ...ADMISSION_FAMILIES,
     ])
       expect(names, family).toContain(family);

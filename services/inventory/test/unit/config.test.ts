@@ -9,6 +9,10 @@ describe('readConfig', () => {
       grpcHost: '0.0.0.0',
       grpcPort: 50051,
       grpcSocketPath: '',
+      tlsCaFile: '',
+      tlsCertFile: '',
+      tlsKeyFile: '',
+      grpcTls: undefined,
       opsHost: '0.0.0.0',
       opsPort: 9464,
       logLevel: 'info',
@@ -30,6 +34,28 @@ describe('readConfig', () => {
       inboxRetentionHours: 192,
       retentionIntervalMs: 300_000,
     });
+  });
+
+  it('gives the mTLS files when all three are set, and refuses some without the others', () => {
+    const databaseUrl = 'postgres://u:p@db:5432/inventory';
+    expect(
+      readConfig({
+        DATABASE_URL: databaseUrl,
+        GRPC_TLS_CA_FILE: '/etc/switchboard/tls/ca.pem',
+        GRPC_TLS_CERT_FILE: '/etc/switchboard/tls/cert.pem',
+        GRPC_TLS_KEY_FILE: '/etc/switchboard/tls/key.pem',
+      }).grpcTls,
+    ).toEqual({
+      caFile: '/etc/switchboard/tls/ca.pem',
+      certFile: '/etc/switchboard/tls/cert.pem',
+      keyFile: '/etc/switchboard/tls/key.pem',
+    });
+    expect(() =>
+      readConfig({
+        DATABASE_URL: databaseUrl,
+        GRPC_TLS_CERT_FILE: '/etc/switchboard/tls/cert.pem',
+      }),
+    ).toThrow(/GRPC_TLS_CA_FILE, GRPC_TLS_CERT_FILE, GRPC_TLS_KEY_FILE must be set together/);
   });
 
   it('refuses a gRPC socket path that is relative or longer than a Unix socket address allows', () => {

@@ -79,6 +79,8 @@ export async function startComposeSystem(
     .withEnvironment({ PURCHASE_PUBLIC_PORT: '0', ...options.env })
     // nats runs FROM scratch, with no shell for a healthcheck; the others have healthchecks.
     .withWaitStrategy(containerName('nats'), Wait.forLogMessage('Server is ready'))
+    // dev-certs makes the certificates and exits; the services start only after it succeeded.
+    .withWaitStrategy(containerName('dev-certs'), Wait.forOneShotStartup())
     .withWaitStrategy(
       containerName('prometheus'),
       Wait.forLogMessage('Server is ready to receive web requests'),

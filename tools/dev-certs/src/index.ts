@@ -1,0 +1,14 @@
+export {
+  createCertificateAuthority,
+  issueServiceCertificate,
+  type CertificateAuthority,
+  type CertificateFiles,
+  type Validity,
+} from './issue-certificates.js';
+export { msUntilExpiry, reasonToReissue } from './certificate-check.js';
+export { writeAtomically } from './certificate-files.js';
+export {
+  ensureDevCertificates,
+  type DevCertificatesOptions,
+  type DevCertificatesReport,
+} from './ensure-dev-certificates.js';

@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+/**
+ * The one-shot start of the compose system's certificates (docker-compose.yml, service
+ * "dev-certs"): makes the development CA and a certificate per service on the first start,
+ * renews what nears its expiry, and otherwise changes nothing. Exit 0 done, 1 failed, so
+ * the services, which wait for its successful end, do not start without certificates.
+ *
+ * A composition root: the only file here that reads the environment or exits.
+ */
+import { integer, loadConfig, string } from '@switchboard/config';
+import { readConfigOrExit } from '@switchboard/lifecycle';
+import { ensureDevCertificates } from './ensure-dev-certificates.js';
+
+const spec = {
+  caDir: string('DEV_CA_DIR', {
+    default: '/ca',
+    description: "The CA's certificate and key; a volume no service mounts.",
+  }),
+  certsDir: string('DEV_CERTS_DIR', {
+    default: '/certs',
+    description: 'Gets <name>/{ca.pem,cert.pem,key.pem} for each service.',
+  }),
+  services: string('DEV_CERTS_SERVICES', {
+    default: 'inventory,purchase',
+    description: 'Comma-separated service names; each is its certificate identity (DNS SAN).',
+  }),
+  serviceValidDays: integer('DEV_CERTS_VALID_DAYS', {
+    default: 90,
+    min: 1,
+    max: 825,
+    description: 'Validity of a service certificate.',
+  }),
+  renewWithinDays: integer('DEV_CERTS_RENEW_WITHIN_DAYS', {
+    default: 30,
+    min: 0,
+    max: 824,
+    description: 'A service certificate with fewer days left is renewed.',
+  }),
+};
+
+const config = readConfigOrExit('dev-certs', () => loadConfig(process.env, spec));
+try {
+  const report = await ensureDevCertificates({
+    ...config,
+    services: config.services
+      .split(',')
+      .map((name) => name.trim())
+      .filter(Boolean),
+  });
+  for (const line of report) console.log(`dev-certs: ${line}`);
+} catch (error) {
+  console.error('dev-certs: failed:', error);
+  process.exitCode = 1;
+}
