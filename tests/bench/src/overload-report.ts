@@ -1,4 +1,5 @@
 import type { LoadOutput, RetryAfter, StatusStats } from './overload-load.js';
+import type { PurchaseView } from './purchase-metrics.js';
 
 /** One concurrency of the overload benchmark, as measured. */
 export interface Step extends LoadOutput {
@@ -7,6 +8,8 @@ export interface Step extends LoadOutput {
   retryAfter: RetryAfter;
   /** Established connections to purchase's port halfway through (undefined: `ss` missing). */
   openConnections: number | undefined;
+  /** purchase's own view of the step, from its /metrics. */
+  purchase: PurchaseView;
   /** Orders purchase stored for this step's customer: at least the 201s. */
   storedOrders: number;
   /** RESERVED reservations without an order, new since the step before, counted after the pause. */
@@ -45,6 +48,9 @@ export function printSteps(steps: Step[]): void {
     'onset 201',
     'onset 503',
     'onset 503 p99 ms',
+    'purchase: shed p99 ms ≤',
+    'loop lag p99 ms',
+    'CPU %',
     'load',
   ];
   const lines = steps.map((step) => {
@@ -70,6 +76,9 @@ export function printSteps(steps: Step[]): void {
       String(onsetOf(step, 201).count),
       String(onsetOf(step, 503).count),
       ms(onsetOf(step, 503).p99Ms),
+      ms(step.purchase.shedP99Ms ?? NaN),
+      ms(step.purchase.eventLoopLagP99Ms ?? NaN),
+      step.purchase.cpuPercent === undefined ? '-' : step.purchase.cpuPercent.toFixed(0),
       step.loadAverage.toFixed(1),
     ];
   });
@@ -97,12 +106,19 @@ export function judge(steps: Step[]): Goal[] {
     0,
   );
   goals.push({ name: '504s = 0', met: timeouts === 0, detail: `${timeouts} in all` });
+  // A client that ignores Retry-After is held until it is up (ADR 11): its 503's latency is
+  // mostly the wait it was told and ignored. For it, purchase's own time to refuse is judged.
+  const held = steps.some((step) => step.retryAfter === 'ignored');
   const shedP99 = Math.max(
-    ...steps.map((step) => statusOf(step, 503).p99Ms).filter((v) => !Number.isNaN(v)),
+    ...steps
+      .map((step) => (held ? (step.purchase.shedP99Ms ?? NaN) : statusOf(step, 503).p99Ms))
+      .filter((v) => !Number.isNaN(v)),
     -Infinity,
   );
   goals.push({
-    name: 'shed 503 p99 <= 50 ms (after the onset)',
+    name: held
+      ? 'shed 503 p99 <= 50 ms in purchase (the clients wait out the Retry-After they ignored)'
+      : 'shed 503 p99 <= 50 ms (after the onset)',
     met: shedP99 <= 50,
     detail: shedP99 === -Infinity ? 'no 503 at all' : `worst step ${shedP99.toFixed(1)} ms`,
   });

@@ -16,6 +16,7 @@ import { REPO_ROOT } from '@switchboard/testing';
 import { composeProject } from './compose-project.js';
 import type { LoadInput, LoadOutput, RetryAfter } from './overload-load.js';
 import { judge, printSteps, type Goal, type Step } from './overload-report.js';
+import { purchaseViewBetween, scrapePurchase } from './purchase-metrics.js';
 
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 20_000);
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 5_000);
@@ -180,6 +181,7 @@ try {
       process.stderr.write(
         `${clients} clients, Retry-After ${retryAfter}, for ${DURATION_MS} ms (load ${loadAverage.toFixed(2)})\n`,
       );
+      const before = await scrapePurchase(pid);
       const running = load(pid, {
         url,
         connections: clients,
@@ -195,6 +197,7 @@ try {
       const open = sleep(DURATION_MS / 2).then(() => establishedConnections(pid));
       const [output, openConnections] = await Promise.all([running, open]);
       const stepEnded = performance.now();
+      const purchaseView = purchaseViewBetween(before, await scrapePurchase(pid));
       // The answers are in; work purchase abandoned may still be releasing. Then count.
       await sleep(SETTLE_MS);
       const orphansNow = (await reservationsWithoutOrder()).length;
@@ -203,6 +206,7 @@ try {
         retryAfter,
         ...output,
         openConnections,
+        purchase: purchaseView,
         storedOrders: await storedOrders(customerOf(step)),
         reservationsWithoutOrder: orphansNow - orphansBefore,
         loadAverage,
