@@ -813,6 +813,8 @@ describe('a client that ignores Retry-After', () => {
       .toBe(503);
     return {
       baseUrl: full.baseUrl,
+      /** Ends the request that holds the one slot. */
+      freeSlot: () => holder.destroy(),
       async stop() {
         holder.destroy();
         await full.app.stop();
@@ -824,7 +826,10 @@ describe('a client that ignores Retry-After', () => {
    * Two purchases one after the other on one keep-alive connection, the second at once (or
    * only the first, with `once`).
    */
-  async function sendTwice(baseUrl: string, { once: onlyOnce = false } = {}) {
+  async function sendTwice(
+    baseUrl: string,
+    { once: onlyOnce = false, between = () => {} }: { once?: boolean; between?: () => void } = {},
+  ) {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     const once = () =>
       new Promise<{
@@ -863,6 +868,7 @@ describe('a client that ignores Retry-After', () => {
     try {
       const first = await once();
       if (onlyOnce) return { first, second: first, gapMs: 0 };
+      between();
       const second = await once();
       return { first, second, gapMs: second.answeredAt - first.answeredAt };
     } finally {
@@ -911,6 +917,20 @@ describe('a client that ignores Retry-After', () => {
       const twice = await sendTwice(full.baseUrl);
       expect(twice.first.status).toBe(503);
       expect(twice.gapMs).toBeGreaterThanOrEqual(3_900);
+    } finally {
+      await full.stop();
+    }
+  });
+
+  it('has its whole deadline once its hold is over: admitted then, it completes', async () => {
+    // The hold (1 s) is as long as the request's deadline: counted from its arrival, nothing
+    // would be left of it, and the request would be refused for lack of time.
+    const full = await fullPurchase('purchase_deadline_after_hold', { REQUEST_TIMEOUT_MS: '1000' });
+    try {
+      const twice = await sendTwice(full.baseUrl, { between: () => full.freeSlot() });
+      expect(twice.first.status).toBe(503);
+      expect(twice.gapMs).toBeGreaterThanOrEqual(900);
+      expect(twice.second.status).toBe(201);
     } finally {
       await full.stop();
     }

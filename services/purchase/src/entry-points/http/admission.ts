@@ -7,6 +7,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import type { EarlyRetryHold } from './early-retries.js';
 import { sendError } from './error-replies.js';
+import { startDeadlineNow, timeLeftMs } from './request-deadline.js';
 
 /**
  * Admission control of the routes registered on `app` (ADR 11). A request takes a slot of the
@@ -33,10 +34,11 @@ export function admitRequests(
     const leaveQueue = () => clientLeft.abort();
     reply.raw.once('close', leaveQueue);
     const { socket } = request.raw;
-    await deps.earlyRetries.wait(socket, clientLeft.signal);
+    const held = await deps.earlyRetries.wait(socket, clientLeft.signal);
+    if (held) startDeadlineNow(request);
     const admission = await deps.limiter.acquire({
-      // The request's deadline counts from its arrival, as requestDeadline does.
-      timeLeftMs: deps.requestTimeoutMs - reply.elapsedTime,
+      // The same deadline as the request's calls will have (request-deadline.ts).
+      timeLeftMs: timeLeftMs(request, reply, deps.requestTimeoutMs),
       signal: clientLeft.signal,
     });
     reply.raw.off('close', leaveQueue);

@@ -16,8 +16,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * that did nothing wrong: turn it off there (ADMISSION_EARLY_RETRIES=serve).
  */
 export interface EarlyRetryHold {
-  /** Resolves once the connection's last Retry-After is up (at once if it has none). */
-  wait(socket: Socket, signal: AbortSignal): Promise<void>;
+  /**
+   * Resolves once the connection's last Retry-After is up (at once if it has none): true if
+   * the request was held.
+   */
+  wait(socket: Socket, signal: AbortSignal): Promise<boolean>;
   /** The connection was just refused with a Retry-After of `retryAfterMs`. */
   refused(socket: Socket, retryAfterMs: number): void;
 }
@@ -28,11 +31,12 @@ export function createEarlyRetryHold(): EarlyRetryHold {
   return {
     async wait(socket, signal) {
       const after = backAfter.get(socket);
-      if (after === undefined) return;
+      if (after === undefined) return false;
       const early = after - performance.now();
-      if (early <= 0) return;
+      if (early <= 0) return false;
       // A client that goes away meanwhile ends the wait; its request is answered to no one.
       await sleep(early, undefined, { signal }).catch(() => undefined);
+      return true;
     },
     refused(socket, retryAfterMs) {
       backAfter.set(socket, performance.now() + retryAfterMs);
@@ -42,6 +46,6 @@ export function createEarlyRetryHold(): EarlyRetryHold {
 
 /** For connections that may carry several clients: every request is served at once. */
 export const NO_EARLY_RETRY_HOLD: EarlyRetryHold = {
-  wait: () => Promise.resolve(),
+  wait: () => Promise.resolve(false),
   refused: () => undefined,
 };
