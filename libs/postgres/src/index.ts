@@ -1,4 +1,8 @@
 export { createDatabasePool, migrateDatabase, type DatabasePoolOptions } from './database.js';
 export { databasePoolOptions, type DatabaseConfig } from './pool-options.js';
 export { isTransientDatabaseError } from './transient-errors.js';
+export {
+  reportingTransientAsUnavailable,
+  unavailableIfTransient,
+} from './unavailable-when-transient.js';
 export { withTransaction, type TransactionOptions } from './transaction.js';

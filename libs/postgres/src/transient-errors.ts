@@ -21,5 +21,8 @@ export function isTransientDatabaseError(error: unknown): boolean {
     if (TRANSIENT_SOCKET_CODES.includes(code)) return true;
   }
   // node-postgres reports a lost connection and a pool wait that timed out without a code.
-  return /Connection terminated|timeout exceeded when trying to connect/i.test(error.message);
+  if (/Connection terminated|timeout exceeded when trying to connect/i.test(error.message))
+    return true;
+  // Still transient once reported as UNAVAILABLE (unavailable-when-transient.ts).
+  return error.cause !== undefined && isTransientDatabaseError(error.cause);
 }

@@ -412,6 +412,37 @@ describe('events', () => {
       await db.query('DROP TRIGGER refuse_doomed ON orders');
     }
   });
+  it('when the database cancels a statement (a transient fault, as under overload), answers 503 UNAVAILABLE with Retry-After, releases the stock, and the same key succeeds later', async () => {
+    // What a statement timeout or an overloaded server looks like to purchase: SQLSTATE 57014.
+    // It was a 500 INTERNAL, which a client must not retry; it is the database's state, not
+    // the request's fault.
+    await db.query(`
+      CREATE OR REPLACE FUNCTION cancel_busy_orders() RETURNS trigger AS $$
+      BEGIN RAISE EXCEPTION 'canceling statement due to statement timeout (test fault)'
+        USING ERRCODE = 'query_canceled'; END $$ LANGUAGE plpgsql;
+      DROP TRIGGER IF EXISTS cancel_busy ON orders;
+      CREATE TRIGGER cancel_busy BEFORE INSERT ON orders FOR EACH ROW
+        WHEN (NEW.customer_id = 'busy') EXECUTE FUNCTION cancel_busy_orders();
+    `);
+    const before = await stockOf('sku-mug');
+    const key = randomUUID();
+    const body = { customerId: 'busy', items: [{ sku: 'sku-mug', quantity: 2 }] };
+    try {
+      const reply = await buy(key, body);
+
+      expect(reply.status).toBe(503);
+      expect(reply.body.error.code).toBe('UNAVAILABLE');
+      expect(Number(reply.headers.get('retry-after'))).toBeGreaterThan(0);
+      await expect
+        .poll(async () => (await stockOf('sku-mug')).available, { timeout: 5_000 })
+        .toBe(before.available);
+    } finally {
+      await db.query('DROP TRIGGER cancel_busy ON orders');
+    }
+    const retried = await buy(key, body);
+    expect(retried.status).toBe(201);
+    expect(await ordersOf('busy')).toBe(1);
+  });
 });
 
 const outboxRows = async () =>

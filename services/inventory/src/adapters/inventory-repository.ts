@@ -2,7 +2,7 @@ import { encodeEvent, type EncodedEvent } from '@switchboard/bus';
 import type { OrderLine, ReservationState } from '@switchboard/contracts';
 import { STOCK_CHANGED } from '@switchboard/events';
 import { recordInboxMessage, writeOutboxEvents } from '@switchboard/outbox';
-import { withTransaction } from '@switchboard/postgres';
+import { reportingTransientAsUnavailable, withTransaction } from '@switchboard/postgres';
 import type pg from 'pg';
 import type { InventoryRepository, InventoryTransaction } from '../domain/inventory-repository.js';
 import { bySku, sortItems } from '../domain/stock-rules.js';
@@ -68,7 +68,8 @@ export function createInventoryRepository(
     return result.rows;
   }
 
-  return {
+  // A database that is only busy or restarting answers UNAVAILABLE, never INTERNAL.
+  return reportingTransientAsUnavailable<InventoryRepository>({
     inTransaction(options, work) {
       return inTransaction(options, (client, events) => work(createTransaction(client, events)));
     },
@@ -116,7 +117,7 @@ export function createInventoryRepository(
         );
       });
     },
-  };
+  });
 }
 
 /** The SQL of one transaction's work; the events it is given are written with its commit. */

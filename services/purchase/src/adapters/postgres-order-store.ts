@@ -1,6 +1,6 @@
 import type { OrderLine } from '@switchboard/contracts';
 import { writeOutboxEvents } from '@switchboard/outbox';
-import { withTransaction } from '@switchboard/postgres';
+import { reportingTransientAsUnavailable, withTransaction } from '@switchboard/postgres';
 import type pg from 'pg';
 import type { Order, PurchaseOutcome } from '../domain/order.js';
 import type { KeyClaim, OrderStore } from '../domain/order-store.js';
@@ -13,7 +13,8 @@ export function createPostgresOrderStore(
     onOutboxWritten?: () => void;
   } = {},
 ): OrderStore {
-  return {
+  // A database that is only busy or restarting answers 503 UNAVAILABLE, never 500.
+  return reportingTransientAsUnavailable<OrderStore>({
     async claimKey(key, fingerprint, newOrderId, lockMs) {
       // A few rounds at most: the row we lost to can be released between our two statements.
       for (let attempt = 0; attempt < 3; attempt++) {
@@ -112,7 +113,7 @@ export function createPostgresOrderStore(
       };
       return order;
     },
-  };
+  });
 }
 
 async function completeKey(
