@@ -2,6 +2,8 @@
 # A small version of the upstream entrypoint: first start initialises the cluster, creates
 # POSTGRES_DB and runs the init scripts; every start then runs the server in the foreground.
 set -euo pipefail
+# The password from a file (a mounted secret) when POSTGRES_PASSWORD_FILE names one, as upstream.
+if [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then POSTGRES_PASSWORD=$(cat "$POSTGRES_PASSWORD_FILE"); fi
 : "${POSTGRES_USER:=postgres}" "${POSTGRES_DB:=$POSTGRES_USER}" "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD is required}"
 export POSTGRES_USER POSTGRES_DB POSTGRES_PASSWORD
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
@@ -10,7 +12,11 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   rm -f "$pwfile"
   printf "listen_addresses = '*'\n" >> "$PGDATA/postgresql.conf"
   echo "host all all all scram-sha-256" >> "$PGDATA/pg_hba.conf"
-  pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start
+  # The server options of the command (say, -c unix_socket_directories=/tmp on a read-only
+  # root) apply to this first, local-only server too, as upstream does.
+  options="-c listen_addresses=''"
+  if [ "${1:-}" = postgres ]; then shift; options="$options $*"; set -- postgres "$@"; fi
+  pg_ctl -D "$PGDATA" -o "$options" -w start
   if [ "$POSTGRES_DB" != postgres ]; then
     psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres -c "CREATE DATABASE \"$POSTGRES_DB\""
   fi

@@ -1,9 +1,17 @@
+import { readFile } from 'node:fs/promises';
 import { runner } from 'node-pg-migrate';
 import pg from 'pg';
+import { parseIntoClientConfig } from 'pg-connection-string';
 import type { Logger } from 'pino';
 
 export interface DatabasePoolOptions {
+  /** The server, database and user; a password in it is used unless `passwordFile` is given. */
   url: string;
+  /**
+   * A file holding the password (a mounted secret). Read again for every new connection, so a
+   * rotated password is used without a restart, and it never sits in the environment.
+   */
+  passwordFile?: string;
   max: number;
   /** Names the sessions in pg_stat_activity, for operators and tests. */
   applicationName: string;
@@ -29,8 +37,14 @@ export interface DatabasePoolOptions {
 }
 
 export function createDatabasePool(options: DatabasePoolOptions): pg.Pool {
+  const { passwordFile } = options;
   const pool = new pg.Pool({
-    connectionString: options.url,
+    // Parsed here rather than passed as connectionString, which pg would let override the
+    // password function below.
+    ...parseIntoClientConfig(options.url),
+    ...(passwordFile && {
+      password: async () => (await readFile(passwordFile, 'utf8')).trim(),
+    }),
     max: options.max,
     application_name: options.applicationName,
     connectionTimeoutMillis: options.connectionTimeoutMs,

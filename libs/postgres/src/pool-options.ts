@@ -3,6 +3,8 @@ import type { DatabasePoolOptions } from './database.js';
 /** The database settings each service reads from its environment, under the same names. */
 export interface DatabaseConfig {
   databaseUrl: string;
+  /** DATABASE_PASSWORD_FILE: the password, from a mounted secret rather than the URL. */
+  databasePasswordFile?: string | undefined;
   dbPoolMax: number;
   dbConnectionTimeoutMs: number;
   dbStatementTimeoutMs: number;
@@ -18,6 +20,7 @@ export function databasePoolOptions(
 ): Omit<DatabasePoolOptions, 'applicationName' | 'logger'> {
   return {
     url: config.databaseUrl,
+    ...(config.databasePasswordFile && { passwordFile: config.databasePasswordFile }),
     max: config.dbPoolMax,
     connectionTimeoutMs: config.dbConnectionTimeoutMs,
     statementTimeoutMs: config.dbStatementTimeoutMs,

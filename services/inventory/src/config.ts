@@ -114,6 +114,12 @@ const spec = {
     max: 86_400_000,
     description: 'How often expired outbox and inbox rows are looked for and deleted.',
   }),
+  // The password as a mounted secret file, not in the URL or the environment; read for each
+  // new connection, so a rotated password needs no restart.
+  databasePasswordFile: string('DATABASE_PASSWORD_FILE', {
+    default: '',
+    description: 'File holding the database password (a mounted secret); the URL then has none.',
+  }),
   dbPoolMax: integer('DB_POOL_MAX', {
     default: 10,
     min: 1,

@@ -21,6 +21,9 @@ import { OUTBOX_PUBLISH_TIMEOUT_MS } from '@switchboard/outbox';
 /** Every variable purchase reads; README.md has the same table for operators. */
 export const configSpec = {
   databaseUrl: url('DATABASE_URL', { protocols: ['postgres', 'postgresql'] }),
+  // The password as a mounted secret file, not in the URL or the environment; read for each
+  // new connection, so a rotated password needs no restart.
+  databasePasswordFile: string('DATABASE_PASSWORD_FILE', { default: '' }),
   dbPoolMax: integer('DB_POOL_MAX', { default: 10, min: 1, max: 100 }),
   // Without them a call waits forever for a stalled database. The defaults are the default
   // REQUEST_TIMEOUT_MS: no database wait outlasts a whole request. Not checked against it: a

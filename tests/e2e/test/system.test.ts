@@ -315,3 +315,64 @@ describe('Prometheus', () => {
       .toEqual(['inventory=1', 'prometheus=1', 'purchase=1']);
   });
 });
+
+describe('every container', () => {
+  it('drops all capabilities, cannot gain privileges, has a read-only root and a non-root user, and is not health-checked by a Node process', async () => {
+    // dev-certs has exited by now; it is checked too.
+    const services = [...(await system.runningServices()), 'dev-certs'];
+    expect(services).toEqual(expect.arrayContaining(['inventory', 'nats', 'postgres', 'purchase']));
+
+    const findings: string[] = [];
+    for (const service of services) {
+      const { Config, HostConfig } = await system.inspectService(service);
+      if (!HostConfig.CapDrop?.includes('ALL')) findings.push(`${service}: capabilities kept`);
+      if (!HostConfig.SecurityOpt?.some((option) => option.startsWith('no-new-privileges')))
+        findings.push(`${service}: may gain privileges`);
+      if (!HostConfig.ReadonlyRootfs) findings.push(`${service}: writable root filesystem`);
+      if (['', 'root', '0', '0:0'].includes(Config.User)) findings.push(`${service}: runs as root`);
+      if (Config.Healthcheck?.Test?.includes('node'))
+        findings.push(`${service}: a Node process per healthcheck`);
+    }
+    expect(findings).toEqual([]);
+  });
+});
+
+describe("the services' database roles", () => {
+  it('each service reaches its own tables with its own password', async () => {
+    for (const [role, table] of [
+      ['purchase', 'orders'],
+      ['inventory', 'stock'],
+    ] as const) {
+      const result = await system.psqlAs(role, role, `SELECT count(*) >= 0 FROM ${table}`);
+      expect(result, role).toEqual({ exitCode: 0, output: 't' });
+    }
+  });
+
+  it("cannot connect to the other service's database, or to the server's own", async () => {
+    for (const [role, other] of [
+      ['purchase', 'inventory'],
+      ['inventory', 'purchase'],
+      ['purchase', 'postgres'],
+      ['inventory', 'template1'],
+    ] as const) {
+      const result = await system.psqlAs(role, other, 'SELECT 1');
+      expect(result.exitCode, `${role} → ${other}`).not.toBe(0);
+      expect(result.output).toMatch(/permission denied for database/);
+    }
+  });
+
+  it('cannot create a role or a database', async () => {
+    const role = await system.psqlAs('purchase', 'purchase', 'CREATE ROLE intruder LOGIN');
+    expect(role.output).toMatch(/permission denied to create role/);
+    const database = await system.psqlAs('inventory', 'inventory', 'CREATE DATABASE copy');
+    expect(database.output).toMatch(/permission denied to create database/);
+  });
+
+  it('is refused without its password, or with another one', async () => {
+    for (const password of ['', 'purchase', 'postgres']) {
+      const result = await system.psqlAs('purchase', 'purchase', 'SELECT 1', { password });
+      expect(result.exitCode, `password "${password}"`).not.toBe(0);
+      expect(result.output).toMatch(/password authentication failed|no password supplied/);
+    }
+  });
+});

@@ -12,3 +12,4 @@ export {
   type DevCertificatesOptions,
   type DevCertificatesReport,
 } from './ensure-dev-certificates.js';
+export { ensureDevPasswords, type DevPasswordsOptions } from './ensure-dev-passwords.js';

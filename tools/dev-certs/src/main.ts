@@ -10,6 +10,7 @@
 import { integer, loadConfig, string } from '@switchboard/config';
 import { readConfigOrExit } from '@switchboard/lifecycle';
 import { ensureDevCertificates } from './ensure-dev-certificates.js';
+import { ensureDevPasswords } from './ensure-dev-passwords.js';
 
 const spec = {
   caDir: string('DEV_CA_DIR', {
@@ -36,19 +37,41 @@ const spec = {
     max: 824,
     description: 'A service certificate with fewer days left is renewed.',
   }),
+  passwordsDir: string('DEV_PASSWORDS_DIR', {
+    default: '/passwords',
+    description: 'Gets <role> for each database role: only Postgres mounts it.',
+  }),
+  passwordsSuperuser: string('DEV_PASSWORDS_SUPERUSER', {
+    default: 'postgres',
+    description: "The database superuser's role, whose password goes to Postgres only.",
+  }),
+  databaseRoles: string('DEV_DATABASE_ROLES', {
+    default: 'inventory,purchase',
+    description:
+      'Comma-separated database roles, one per service; each also gets <certs>/<role>/db-password.',
+  }),
 };
 
 const config = readConfigOrExit('dev-certs', () => loadConfig(process.env, spec));
 try {
-  const report = await ensureDevCertificates({
-    ...config,
-    services: config.services
-      .split(',')
-      .map((name) => name.trim())
-      .filter(Boolean),
-  });
+  const report = await ensureDevCertificates({ ...config, services: listOf(config.services) });
+  report.push(
+    ...(await ensureDevPasswords({
+      passwordsDir: config.passwordsDir,
+      certsDir: config.certsDir,
+      superuser: config.passwordsSuperuser,
+      roles: listOf(config.databaseRoles),
+    })),
+  );
   for (const line of report) console.log(`dev-certs: ${line}`);
 } catch (error) {
   console.error('dev-certs: failed:', error);
   process.exitCode = 1;
+}
+
+function listOf(commaSeparated: string): string[] {
+  return commaSeparated
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
 }

@@ -14,6 +14,21 @@ export interface ComposeSystem {
   readonly baseUrl: string;
   /** Runs SQL with psql inside the postgres container; returns psql's unaligned output. */
   psql(database: string, sql: string): Promise<string>;
+  /**
+   * Runs SQL as `role` over TCP from inside the postgres container, as a service connects:
+   * with the role's own password (the file dev-certs made) unless another is given. Resolves
+   * with psql's exit code and output, so a refusal can be checked.
+   */
+  psqlAs(
+    role: string,
+    database: string,
+    sql: string,
+    options?: { password?: string },
+  ): Promise<{ exitCode: number; output: string }>;
+  /** The service's container as Docker sees it: `docker inspect`. */
+  inspectService(service: string): Promise<ContainerDetails>;
+  /** The compose services that have a running container. */
+  runningServices(): Promise<string[]>;
   /** `docker stop` of one service's container: a peer that is gone, not one that is slow. */
   stopService(service: string): Promise<void>;
   /**
@@ -32,6 +47,12 @@ export interface ComposeSystem {
   metricsOf(service: string): Promise<string>;
   /** `compose down -v`: containers, network and volumes go. */
   down(): Promise<void>;
+}
+
+/** The parts of `docker inspect` the hardening checks read. */
+export interface ContainerDetails {
+  Config: { User: string; Healthcheck?: { Test?: string[] } };
+  HostConfig: { CapDrop: string[] | null; SecurityOpt: string[] | null; ReadonlyRootfs: boolean };
 }
 
 export interface PrometheusSample {
@@ -107,6 +128,34 @@ export async function startComposeSystem(
       const result = await postgres.exec(['psql', '-U', 'postgres', '-d', database, '-tAc', sql]);
       if (result.exitCode !== 0) throw new Error(`psql failed: ${result.stderr}`);
       return result.stdout.trim();
+    },
+
+    async psqlAs(role, database, sql, options = {}) {
+      const postgres = environment.getContainer(containerName('postgres'));
+      const password = options.password ?? `$(cat /passwords/${role})`;
+      // PGPASSWORD from the file, expanded inside the container; -h 127.0.0.1 so the password
+      // is checked (the Unix socket trusts local users).
+      const result = await postgres.exec([
+        'bash',
+        '-c',
+        `PGPASSWORD="${password}" psql -h 127.0.0.1 -U "$0" -d "$1" -v ON_ERROR_STOP=1 -tAc "$2"`,
+        role,
+        database,
+        sql,
+      ]);
+      return { exitCode: result.exitCode, output: result.output.trim() };
+    },
+
+    async inspectService(service) {
+      return (await dockerContainer(service).inspect()) as unknown as ContainerDetails;
+    },
+
+    async runningServices() {
+      const containers = await client.container.list();
+      return containers
+        .filter((container) => container.Labels['com.docker.compose.project'] === project)
+        .map((container) => container.Labels['com.docker.compose.service'] ?? '')
+        .sort();
     },
 
     async stopService(service) {
