@@ -22,17 +22,19 @@ export function unavailableIfTransient(error: unknown): unknown {
  */
 export function reportingTransientAsUnavailable<Store extends object>(store: Store): Store {
   const wrapped: Record<string, unknown> = {};
-  for (const [name, member] of Object.entries(store)) {
-    wrapped[name] =
-      typeof member === 'function'
-        ? async (...args: unknown[]) => {
-            try {
-              return await member.apply(store, args);
-            } catch (error) {
-              throw unavailableIfTransient(error);
-            }
-          }
-        : member;
+  for (const [name, member] of Object.entries(store) as [string, unknown][]) {
+    if (typeof member !== 'function') {
+      wrapped[name] = member;
+      continue;
+    }
+    const method = member as (...args: unknown[]) => Promise<unknown>;
+    wrapped[name] = async (...args: unknown[]) => {
+      try {
+        return await method.apply(store, args);
+      } catch (error) {
+        throw unavailableIfTransient(error);
+      }
+    };
   }
   return wrapped as Store;
 }
