@@ -77,9 +77,13 @@ export function createPurchaseApi(baseUrl: string) {
     },
 
     /**
-     * POST /v1/purchases as a well-behaved client under load: a 503 OVERLOADED (shed before any
-     * work) is sent again with the same Idempotency-Key after its Retry-After, plus jitter so the
-     * retries of a crowd spread out. Any other answer is returned as it is.
+     * POST /v1/purchases as a well-behaved client under load. What may succeed if asked again
+     * is asked again, with the same Idempotency-Key (which makes that safe: one order at most):
+     * a 503 (OVERLOADED, shed before any work; UNAVAILABLE, a dependency busy), a 504 (the
+     * deadline passed; the work was rolled back or will be found under the key) and a 409
+     * IDEMPOTENCY_KEY_IN_USE (the first attempt is still running). It waits the Retry-After
+     * (1 s without one), plus jitter so the retries of a crowd spread out. Any other answer is
+     * returned as it is.
      */
     async purchaseHonouringRetryAfter(
       body: PurchaseRequest,
@@ -88,8 +92,11 @@ export function createPurchaseApi(baseUrl: string) {
     ): Promise<ApiResponse<Order & ErrorBody>> {
       for (let attempt = 1; ; attempt += 1) {
         const reply = await this.purchase(body, idempotencyKey);
-        if (reply.status !== 503 || reply.body.error?.code !== 'OVERLOADED') return reply;
-        if (attempt === maxAttempts) return reply;
+        const retryable =
+          reply.status === 503 ||
+          reply.status === 504 ||
+          reply.body.error?.code === 'IDEMPOTENCY_KEY_IN_USE';
+        if (!retryable || attempt === maxAttempts) return reply;
         const retryAfterMs = Number(reply.headers.get('retry-after') ?? '1') * 1000;
         await setTimeout(retryAfterMs * (1 + Math.random() / 2));
       }
