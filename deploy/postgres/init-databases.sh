@@ -18,3 +18,7 @@ psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres <<'SQL'
 REVOKE ALL ON DATABASE postgres FROM PUBLIC;
 REVOKE ALL ON DATABASE template1 FROM PUBLIC;
 SQL
+# Over the network, TLS only: the image's catch-all `host` rule becomes `hostssl`, so a client
+# that does not start TLS finds no rule and is refused. Connections from inside the container
+# (the Unix socket, loopback) keep their own rules.
+sed -i 's/^host all all all /hostssl all all all /' "$PGDATA/pg_hba.conf"

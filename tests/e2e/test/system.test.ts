@@ -368,6 +368,37 @@ describe("the services' database roles", () => {
     expect(database.output).toMatch(/permission denied to create database/);
   });
 
+  it('connect over TLS only: a client on the network that does not start TLS is refused, and every service connection is TLS', async () => {
+    const plaintext = await system.psqlAs('purchase', 'purchase', 'SELECT 1', {
+      overNetwork: true,
+      sslmode: 'disable',
+    });
+    expect(plaintext.exitCode).not.toBe(0);
+    expect(plaintext.output).toMatch(/no pg_hba\.conf entry .*no encryption/);
+    const overTls = await system.psqlAs(
+      'purchase',
+      'purchase',
+      'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()',
+      {
+        overNetwork: true,
+        sslmode: 'require',
+      },
+    );
+    expect(overTls).toEqual({ exitCode: 0, output: 't' });
+
+    // The services' own pools: each of their sessions is encrypted. A purchase first, so both
+    // pools hold a session (an idle one closes after 10 s).
+    expect((await api.purchase(order('sku-red-mug', 1), newKey())).status).toBe(201);
+    const sessions = await system.psql(
+      'postgres',
+      `SELECT usename || ':' || ssl FROM pg_stat_activity JOIN pg_stat_ssl USING (pid)
+        WHERE usename IN ('purchase', 'inventory') AND client_addr IS NOT NULL
+          AND pid <> pg_backend_pid()
+        GROUP BY 1 ORDER BY 1`,
+    );
+    expect(sessions.split('\n')).toEqual(['inventory:true', 'purchase:true']);
+  });
+
   it('is refused without its password, or with another one', async () => {
     for (const password of ['', 'purchase', 'postgres']) {
       const result = await system.psqlAs('purchase', 'purchase', 'SELECT 1', { password });

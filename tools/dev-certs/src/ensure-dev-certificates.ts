@@ -16,6 +16,12 @@ export interface DevCertificatesOptions {
   certsDir: string;
   /** The services, by name: each name is its certificate's identity (its DNS SAN). */
   services: readonly string[];
+  /**
+   * Services whose key is written 0644 instead of 0600: a server that runs as another user
+   * than this tool and cannot read a 0600 file it does not own (Postgres, which then copies
+   * it to a 0600 file of its own at start). Only on a volume no one else mounts.
+   */
+  readableKeys?: readonly string[];
   /** More DNS names every certificate also holds (e.g. localhost, for tests). */
   extraDnsNames?: readonly string[];
   serviceValidDays?: number;
@@ -85,7 +91,8 @@ export async function ensureDevCertificates(
     });
     // Two renames are not one: a reader may see the new key with the old certificate for a
     // moment. The services' reloader checks that the pair matches before using it.
-    await writeAtomically(keyPath, issued.privateKey, 0o600);
+    const keyMode = options.readableKeys?.includes(name) ? 0o644 : 0o600;
+    await writeAtomically(keyPath, issued.privateKey, keyMode);
     await writeAtomically(certPath, issued.certificate, 0o644);
     report.push(`${name}: issued (${reason})`);
   }

@@ -25,6 +25,11 @@ const spec = {
     default: 'inventory,purchase',
     description: 'Comma-separated service names; each is its certificate identity (DNS SAN).',
   }),
+  readableKeys: string('DEV_CERTS_READABLE_KEYS', {
+    default: '',
+    description:
+      'Comma-separated services whose key is written 0644: a server running as another user, alone on its volume.',
+  }),
   serviceValidDays: integer('DEV_CERTS_VALID_DAYS', {
     default: 90,
     min: 1,
@@ -54,7 +59,11 @@ const spec = {
 
 const config = readConfigOrExit('dev-certs', () => loadConfig(process.env, spec));
 try {
-  const report = await ensureDevCertificates({ ...config, services: listOf(config.services) });
+  const report = await ensureDevCertificates({
+    ...config,
+    services: listOf(config.services),
+    readableKeys: listOf(config.readableKeys),
+  });
   report.push(
     ...(await ensureDevPasswords({
       passwordsDir: config.passwordsDir,

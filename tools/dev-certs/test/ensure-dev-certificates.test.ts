@@ -37,6 +37,17 @@ describe('ensureDevCertificates', () => {
     }
   });
 
+  it('writes the key of a server listed in readableKeys 0644, for it to copy, and the others 0600', async () => {
+    await ensureDevCertificates({
+      ...options(),
+      services: ['postgres', 'purchase'],
+      readableKeys: ['postgres'],
+    });
+
+    expect((await stat(join(root, 'certs', 'postgres', 'key.pem'))).mode & 0o777).toBe(0o644);
+    expect((await stat(join(root, 'certs', 'purchase', 'key.pem'))).mode & 0o777).toBe(0o600);
+  });
+
   it('keeps valid certificates as they are on the next run', async () => {
     await ensureDevCertificates(options());
     const before = await readFile(join(root, 'certs', 'inventory', 'cert.pem'), 'utf8');

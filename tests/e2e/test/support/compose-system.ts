@@ -15,15 +15,17 @@ export interface ComposeSystem {
   /** Runs SQL with psql inside the postgres container; returns psql's unaligned output. */
   psql(database: string, sql: string): Promise<string>;
   /**
-   * Runs SQL as `role` over TCP from inside the postgres container, as a service connects:
-   * with the role's own password (the file dev-certs made) unless another is given. Resolves
-   * with psql's exit code and output, so a refusal can be checked.
+   * Runs SQL as `role` over TCP from inside the postgres container: with the role's own
+   * password (the file dev-certs made) unless another is given, to 127.0.0.1 unless
+   * `overNetwork` (then to the container's address on the compose network, as a service
+   * connects), with psql's default sslmode unless another is given. Resolves with psql's exit
+   * code and output, so a refusal can be checked.
    */
   psqlAs(
     role: string,
     database: string,
     sql: string,
-    options?: { password?: string },
+    options?: { password?: string; overNetwork?: boolean; sslmode?: string },
   ): Promise<{ exitCode: number; output: string }>;
   /** The service's container as Docker sees it: `docker inspect`. */
   inspectService(service: string): Promise<ContainerDetails>;
@@ -133,12 +135,14 @@ export async function startComposeSystem(
     async psqlAs(role, database, sql, options = {}) {
       const postgres = environment.getContainer(containerName('postgres'));
       const password = options.password ?? `$(cat /passwords/${role})`;
-      // PGPASSWORD from the file, expanded inside the container; -h 127.0.0.1 so the password
-      // is checked (the Unix socket trusts local users).
+      const host = options.overNetwork ? '$(hostname -i)' : '127.0.0.1';
+      // PGPASSWORD from the file, expanded inside the container; over TCP so the password is
+      // checked (the Unix socket trusts local users).
       const result = await postgres.exec([
         'bash',
         '-c',
-        `PGPASSWORD="${password}" psql -h 127.0.0.1 -U "$0" -d "$1" -v ON_ERROR_STOP=1 -tAc "$2"`,
+        `PGPASSWORD="${password}" PGSSLMODE=${options.sslmode ?? 'prefer'} ` +
+          `psql -h "${host}" -U "$0" -d "$1" -v ON_ERROR_STOP=1 -tAc "$2"`,
         role,
         database,
         sql,
