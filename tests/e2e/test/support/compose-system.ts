@@ -27,10 +27,10 @@ export interface ComposeSystem {
     sql: string,
     options?: { password?: string; overNetwork?: boolean; sslmode?: string },
   ): Promise<{ exitCode: number; output: string }>;
-  /** The service's container as Docker sees it: `docker inspect`. */
-  inspectService(service: string): Promise<ContainerDetails>;
-  /** The compose services that have a running container. */
-  runningServices(): Promise<string[]>;
+  /** The service's container as Docker sees it, running or exited: `docker inspect`. */
+  inspectService(service: string): ContainerDetails;
+  /** The compose services that have a container, running or exited (dev-certs). */
+  services(): string[];
   /** `docker stop` of one service's container: a peer that is gone, not one that is slow. */
   stopService(service: string): Promise<void>;
   /**
@@ -119,6 +119,23 @@ export async function startComposeSystem(
   const purchase = environment.getContainer(containerName('purchase'));
   const baseUrl = `http://${purchase.getHost()}:${purchase.getMappedPort(8080)}`;
   const client = await getContainerRuntimeClient();
+  /** `docker ps -a` of this project's containers (and a filter of its own), one line each. */
+  const composeContainers = (filter: string | undefined, format: string) =>
+    execFileSync(
+      'docker',
+      [
+        'ps',
+        '-a',
+        '--filter',
+        `label=com.docker.compose.project=${project}`,
+        ...(filter ? ['--filter', filter] : []),
+        '--format',
+        format,
+      ],
+      { encoding: 'utf8' },
+    )
+      .split('\n')
+      .filter(Boolean);
   const dockerContainer = (service: string) =>
     client.container.getById(environment.getContainer(containerName(service)).getId());
 
@@ -150,16 +167,18 @@ export async function startComposeSystem(
       return { exitCode: result.exitCode, output: result.output.trim() };
     },
 
-    async inspectService(service) {
-      return (await dockerContainer(service).inspect()) as unknown as ContainerDetails;
+    inspectService(service) {
+      // The docker CLI, by compose's labels: testcontainers knows only running containers.
+      const id = composeContainers(`label=com.docker.compose.service=${service}`, '{{.ID}}')[0];
+      if (!id) throw new Error(`no container for service ${service}`);
+      const [details] = JSON.parse(
+        execFileSync('docker', ['inspect', id], { encoding: 'utf8' }),
+      ) as ContainerDetails[];
+      return details!;
     },
 
-    async runningServices() {
-      const containers = await client.container.list();
-      return containers
-        .filter((container) => container.Labels['com.docker.compose.project'] === project)
-        .map((container) => container.Labels['com.docker.compose.service'] ?? '')
-        .sort();
+    services() {
+      return composeContainers(undefined, '{{.Label "com.docker.compose.service"}}').sort();
     },
 
     async stopService(service) {
