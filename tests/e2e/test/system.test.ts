@@ -317,7 +317,7 @@ describe('Prometheus', () => {
 });
 
 describe('every container', () => {
-  it('drops all capabilities, cannot gain privileges, has a read-only root and a non-root user, and is not health-checked by a Node process', async () => {
+  it('drops all capabilities, cannot gain privileges, has a read-only root and a non-root user, and is not health-checked by a Node process', () => {
     // dev-certs, which has exited by now, included.
     const services = system.services();
     expect(services).toEqual(
