@@ -4,12 +4,7 @@ import {
   type JetStreamClient,
   type JetStreamManager,
 } from '@nats-io/jetstream';
-import {
-  connect,
-  errors,
-  type NatsConnection,
-  type Status,
-} from '@nats-io/transport-node';
+import { connect, errors, type NatsConnection, type Status } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { connectionMetrics, permissionMetrics } from './metrics.js';

@@ -57,7 +57,12 @@ beforeAll(async () => {
     services: ['purchase', 'inventory', 'dead-letters', 'stranger'],
   });
   // The server's certificate also names localhost: the tests reach it through a mapped port.
-  await ensureDevCertificates({ caDir, certsDir, services: ['nats'], extraDnsNames: ['localhost'] });
+  await ensureDevCertificates({
+    caDir,
+    certsDir,
+    services: ['nats'],
+    extraDnsNames: ['localhost'],
+  });
   // A certificate that says "purchase", from a CA the server does not trust.
   const otherCa = await createCertificateAuthority({ commonName: 'Another CA' });
   const forged = await issueServiceCertificate(otherCa, { name: 'purchase' });
@@ -65,13 +70,13 @@ beforeAll(async () => {
   await writeFile(join(scratch, 'forged-key.pem'), forged.privateKey, { mode: 0o600 });
 
   nats = await startNats({ configFile: CONFIG_FILE, tlsDir: join(certsDir, 'nats') });
-  shared.defer(() => nats.stop());
+  shared.defer(async () => void (await nats.stop()));
 });
 
 afterAll(() => shared.disposeAsync());
 
-/** A client connection attempt that gives up at once; resolves with what happened. */
-async function tryConnect(tls: Record<string, string> | undefined): Promise<'connected' | string> {
+/** A client connection attempt that gives up at once: 'connected', or the error's message. */
+async function tryConnect(tls: Record<string, string> | undefined): Promise<string> {
   try {
     const connection = await connect({
       servers: nats.url,
@@ -241,7 +246,7 @@ describe('who may use which subject', () => {
 describe('the real services over the secured broker', () => {
   it('sell over NATS request-reply, the order event reaching inventory, with 0 denials', async () => {
     const postgres = await startPostgres();
-    shared.defer(() => postgres.stop());
+    shared.defer(async () => void (await postgres.stop()));
     const seedFile = join(scratch, 'products.json');
     await writeFile(seedFile, JSON.stringify([{ sku: 'sku-nats', name: 'Nats', onHand: 100 }]));
     const natsEnv = (name: string) => ({
