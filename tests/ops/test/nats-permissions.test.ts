@@ -182,11 +182,14 @@ async function serviceBus(name: 'purchase' | 'inventory') {
   return { bus, lines, denials };
 }
 
-/** Resolves once `probe` holds; fails after 5 s. */
-async function eventually(probe: () => Promise<boolean> | boolean): Promise<void> {
-  const deadline = Date.now() + 5_000;
+/** Resolves once `probe` holds; fails after `timeoutMs`. */
+async function eventually(
+  probe: () => Promise<boolean> | boolean,
+  timeoutMs = 5_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error('not within 5 s');
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -273,6 +276,8 @@ describe('the real services over the secured broker', () => {
         OPS_HOST: '127.0.0.1',
       }),
     );
+    // Over NATS, purchase's readiness pings inventory's service ($SRV.PING.inventory).
+    await eventually(async () => (await fetch(`${opsUrl(purchase)}/readyz`)).ok, 15_000);
     const baseUrl = `http://127.0.0.1:${purchase.ready.httpPort}`;
     const outcomes = [];
     for (let i = 0; i < 5; i++) outcomes.push(await buy(baseUrl, 'sku-nats'));
