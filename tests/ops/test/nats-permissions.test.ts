@@ -16,7 +16,7 @@ import {
   ensureDevCertificates,
   issueServiceCertificate,
 } from '@switchboard/dev-certs';
-import { INVENTORY_STREAM, ORDERS_STREAM } from '@switchboard/events';
+import { DEAD_LETTER_STREAM, INVENTORY_STREAM, ORDERS_STREAM } from '@switchboard/events';
 import {
   REPO_ROOT,
   createDatabase,
@@ -205,21 +205,31 @@ describe('who may use which subject', () => {
     await ensureStreams(purchase.bus, [ORDERS_STREAM]);
     await ensureStreams(inventory.bus, [INVENTORY_STREAM]);
 
+    await ensureStreams(inventory.bus, [DEAD_LETTER_STREAM]);
+
     const attempts = [
       { from: inventory, to: purchase, subject: 'orders.events.confirmed', stream: 'ORDERS' },
+      { from: inventory, to: purchase, subject: 'orders.events.cancelled', stream: 'ORDERS' },
       {
         from: purchase,
         to: inventory,
         subject: 'inventory.events.stock.changed.sku-1',
         stream: 'INVENTORY',
       },
+      {
+        from: purchase,
+        to: inventory,
+        subject: 'deadletter.ORDERS.inventory-orders',
+        stream: 'DEADLETTER',
+      },
     ];
     for (const { from, to, subject, stream } of attempts) {
       const before = await storedIn(to.bus, stream);
+      const denialsBefore = await from.denials('publish');
       await expect(
         from.bus.jetstream.publish(subject, new Uint8Array([1]), { timeout: 1_000 }),
       ).rejects.toThrow();
-      await eventually(async () => (await from.denials('publish')) >= 1);
+      await eventually(async () => (await from.denials('publish')) > denialsBefore);
       expect(from.lines.join('')).toContain(`NATS denied publish on ${subject}`);
       expect(await storedIn(to.bus, stream)).toBe(before);
       // Its owner still publishes there: the denial is about who, not what.
