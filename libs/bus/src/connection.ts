@@ -4,10 +4,10 @@ import {
   type JetStreamClient,
   type JetStreamManager,
 } from '@nats-io/jetstream';
-import { connect, type NatsConnection, type Status } from '@nats-io/transport-node';
+import { connect, errors, type NatsConnection, type Status } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { connectionMetrics } from './metrics.js';
+import { connectionMetrics, permissionMetrics } from './metrics.js';
 
 /** A named NATS connection with JetStream, shared by everything a process does on the bus. */
 export interface Bus extends AsyncDisposable {
@@ -35,6 +35,26 @@ export interface BusOptions {
   reconnectWaitMs?: number;
   /** Up to this much is added at random to each pause; default 1000 ms. */
   reconnectJitterMs?: number;
+  /**
+   * TLS with a client certificate: the server verifies it against its CA and maps its name to
+   * a NATS user (deploy/nats, ADR 19). Without it the connection is plaintext.
+   */
+  tls?: BusTlsFiles;
+}
+
+/** PEM files of the CA that signed the server's certificate, and of this client's identity. */
+export interface BusTlsFiles {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+}
+
+/**
+ * Replies to this connection's requests come on `_INBOX.<name>.>`: the server can then let each
+ * user subscribe to its own replies only, so no one reads another's (ADR 19).
+ */
+export function inboxPrefixOf(name: string): string {
+  return `_INBOX.${name}`;
 }
 
 /**
@@ -46,11 +66,15 @@ export async function connectBus(options: BusOptions): Promise<Bus> {
   const { name, registry } = options;
   const logger = options.logger.child({ component: 'nats', connection: name });
   const metrics = connectionMetrics(registry);
-  logger.info({ servers: options.servers }, 'connecting to NATS');
+  const denials = permissionMetrics(registry);
+  logger.info({ servers: options.servers, tls: options.tls !== undefined }, 'connecting to NATS');
 
   const connection = await connect({
     servers: options.servers,
     name,
+    inboxPrefix: inboxPrefixOf(name),
+    // nats.js reads the files itself; TLS is then required, whatever the URL's scheme says.
+    ...(options.tls && { tls: { ...options.tls } }),
     maxReconnectAttempts: -1,
     // Without it the first connect gives up at once; with it, a NATS that starts after the
     // service is waited for like one that restarts later.
@@ -70,6 +94,13 @@ export async function connectBus(options: BusOptions): Promise<Bus> {
       if (status.type === 'disconnect') connected = false;
       if (status.type === 'reconnect') connected = true;
       metrics.up.set({ connection: name }, connected ? 1 : 0);
+      // The server refuses what this user may not do (ADR 19) and says so asynchronously.
+      if (status.type === 'error' && status.error instanceof errors.PermissionViolationError) {
+        const { operation, subject } = status.error;
+        denials.inc({ connection: name, operation });
+        logger.error({ operation, subject }, `NATS denied ${operation} on ${subject}`);
+        continue;
+      }
       logStatus(logger, status);
     }
   })();

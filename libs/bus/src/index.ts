@@ -1,4 +1,10 @@
-export { connectBus, type Bus, type BusOptions } from './connection.js';
+export {
+  connectBus,
+  inboxPrefixOf,
+  type Bus,
+  type BusOptions,
+  type BusTlsFiles,
+} from './connection.js';
 export {
   EVENT_TYPE_HEADER,
   encodeEvent,

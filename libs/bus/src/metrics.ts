@@ -36,6 +36,21 @@ export function connectionMetrics(registry: Registry) {
   };
 }
 
+/** What the server refused this connection's user (its permissions, deploy/nats). */
+export function permissionMetrics(registry: Registry) {
+  return once(
+    registry,
+    'nats_permission_denials_total',
+    () =>
+      new Counter({
+        name: 'nats_permission_denials_total',
+        help: 'Publishes and subscriptions the NATS server refused to this connection (permissions violation).',
+        labelNames: ['connection', 'operation'] as const,
+        registers: [registry],
+      }),
+  );
+}
+
 export function consumerMetrics(registry: Registry) {
   const labelNames = ['stream', 'consumer'] as const;
   return {

@@ -11,4 +11,4 @@ export {
   type Field,
 } from './load-config.js';
 export { assertSettingsAgree, mustBeAtLeast, mustExceed, type Duration } from './agreements.js';
-export { tlsFileFields, tlsFilesFrom, type TlsFilePaths } from './tls-files.js';
+export { tlsFileFields, tlsFilesFrom, type TlsFieldKeys, type TlsFilePaths } from './tls-files.js';

@@ -26,4 +26,20 @@ describe('tlsFilesFrom', () => {
       'GRPC_TLS_CA_FILE, GRPC_TLS_CERT_FILE, GRPC_TLS_KEY_FILE must be set together or not at all (unset: GRPC_TLS_CERT_FILE, GRPC_TLS_KEY_FILE)',
     );
   });
+
+  it('keeps two sets apart in one spec, each named by its own prefix', () => {
+    const values = loadConfig(
+      {
+        GRPC_TLS_CA_FILE: '/grpc/ca.pem',
+        GRPC_TLS_CERT_FILE: '/grpc/cert.pem',
+        GRPC_TLS_KEY_FILE: '/grpc/key.pem',
+        NATS_TLS_KEY_FILE: '/nats/key.pem',
+      },
+      { ...tlsFileFields(), ...tlsFileFields('NATS_TLS', 'natsTls') },
+    );
+    expect(tlsFilesFrom(values).files?.caFile).toBe('/grpc/ca.pem');
+    expect(tlsFilesFrom(values, 'NATS_TLS', 'natsTls').problem).toBe(
+      'NATS_TLS_CA_FILE, NATS_TLS_CERT_FILE, NATS_TLS_KEY_FILE must be set together or not at all (unset: NATS_TLS_CA_FILE, NATS_TLS_CERT_FILE)',
+    );
+  });
 });

@@ -2,7 +2,7 @@ export { REPO_ROOT, composeImage } from './compose-images.js';
 export { startContainer } from './start-container.js';
 export { POSTGRES_ALIAS, createDatabase, databaseUrlInNetwork, startPostgres } from './postgres.js';
 export { startInventory, type SeedProduct } from './inventory-container.js';
-export { NATS_ALIAS, startNats, type StartedNats } from './nats.js';
+export { NATS_ALIAS, startNats, type NatsOptions, type StartedNats } from './nats.js';
 export { freePort } from './free-port.js';
 export {
   startServiceProcess,

@@ -24,20 +24,43 @@ export interface StartedNats extends StartedTestContainer {
   resume(): Promise<void>;
 }
 
+export interface NatsOptions {
+  network?: StartedNetwork;
+  /**
+   * Runs the server with this configuration file (a host path, e.g. deploy/nats's
+   * nats-server.conf), mounted where compose mounts it; without it, JetStream with no auth.
+   */
+  configFile?: string;
+  /** A host directory with ca.pem, cert.pem and key.pem, mounted at /etc/nats/tls. */
+  tlsDir?: string;
+}
+
 /**
  * The NATS image of docker-compose.yml with JetStream on, as compose runs it. Its host port
  * is fixed for the container's life, so clients on the host reconnect to the address they
  * know after `halt`/`resume` (Docker would give a random mapping a new port at the restart).
  */
-export async function startNats(options: { network?: StartedNetwork } = {}): Promise<StartedNats> {
+export async function startNats(options: NatsOptions = {}): Promise<StartedNats> {
   const started = await startContainer(async () => {
     let container = new GenericContainer(composeImage('nats'))
-      .withCommand(['-js', '-sd', '/data'])
+      .withCommand(
+        options.configFile ? ['-c', '/etc/nats/nats-server.conf'] : ['-js', '-sd', '/data'],
+      )
       // A fixed host port, not Docker's random mapping: see the comment above.
       .withExposedPorts({ container: CLIENT_PORT, host: await freePort() })
       // The image may have no shell (the CI stand-in runs FROM scratch): wait on its log.
       .withWaitStrategy(Wait.forLogMessage('Server is ready'))
       .withStartupTimeout(60_000);
+    if (options.configFile) {
+      container = container.withCopyFilesToContainer([
+        { source: options.configFile, target: '/etc/nats/nats-server.conf' },
+      ]);
+    }
+    if (options.tlsDir) {
+      container = container.withCopyDirectoriesToContainer([
+        { source: options.tlsDir, target: '/etc/nats/tls' },
+      ]);
+    }
     if (options.network) {
       container = container.withNetwork(options.network).withNetworkAliases(NATS_ALIAS);
     }

@@ -66,7 +66,13 @@ export function createApp({ config, logger, registry }: AppDeps): App {
 
     // Events (docs/events.md): stock changes are written with their StockChanged in the
     // outbox; the relay publishes them to JetStream, and keeps them while NATS is away.
-    const bus = await connectBus({ servers: config.natsUrl, name: 'inventory', logger, registry });
+    const bus = await connectBus({
+      servers: config.natsUrl,
+      name: 'inventory',
+      logger,
+      registry,
+      tls: config.natsTls,
+    });
     await lifecycle.onStop('NATS connection', () => bus.drain());
     // The streams inventory writes to; ORDERS is purchase's (ADR 6).
     await ensureStreams(bus, [INVENTORY_STREAM, DEAD_LETTER_STREAM]);

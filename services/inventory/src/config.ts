@@ -45,6 +45,9 @@ const spec = {
   // mTLS on the TCP port when all three are set (compose sets them); the socket stays
   // plaintext, protected by its file mode (ADR 15).
   ...tlsFileFields('GRPC_TLS'),
+  // TLS to NATS with this certificate as the identity: the server maps its name to the NATS
+  // user and its permissions (deploy/nats, ADR 19). Compose points them at the gRPC files.
+  ...tlsFileFields('NATS_TLS', 'natsTls'),
   opsHost: string('OPS_HOST', {
     default: '0.0.0.0',
     description: 'Address of /livez, /readyz, /metrics.',
@@ -68,7 +71,7 @@ const spec = {
   }),
   natsUrl: url('NATS_URL', {
     default: 'nats://nats:4222',
-    protocols: ['nats'],
+    protocols: ['nats', 'tls'],
     description: 'NATS with JetStream: OrderConfirmed in, StockChanged out.',
   }),
   consumerMaxDeliveries: integer('CONSUMER_MAX_DELIVERIES', {
@@ -170,8 +173,10 @@ export type InventoryConfig = ReturnType<typeof readConfig>;
 export function readConfig(env: Env) {
   const config = loadConfig(env, spec);
   const grpcTls = tlsFilesFrom(config, 'GRPC_TLS');
+  const natsTls = tlsFilesFrom(config, 'NATS_TLS', 'natsTls');
   assertSettingsAgree([
     grpcTls.problem,
+    natsTls.problem,
     // The pause is spent inside the stop deadline; a pause as long as the deadline leaves no
     // time to drain the calls in flight.
     config.shutdownDelayMs >= config.shutdownTimeoutMs
@@ -184,7 +189,7 @@ export function readConfig(env: Env) {
       "the relay's transaction waits for JetStream's ack between two statements",
     ),
   ]);
-  return { ...config, grpcTls: grpcTls.files };
+  return { ...config, grpcTls: grpcTls.files, natsTls: natsTls.files };
 }
 
 const HOUR_MS = 60 * 60 * 1000;

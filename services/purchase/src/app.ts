@@ -54,7 +54,13 @@ export function createApp(deps: {
 
     // Events (docs/events.md): orders are written with their OrderConfirmed in the outbox;
     // the relay publishes it to JetStream, and keeps it while NATS is away.
-    const bus = await connectBus({ servers: config.natsUrl, name: 'purchase', logger, registry });
+    const bus = await connectBus({
+      servers: config.natsUrl,
+      name: 'purchase',
+      logger,
+      registry,
+      tls: config.natsTls,
+    });
     await lifecycle.onStop('NATS connection', () => bus.drain());
     // The stream purchase writes to; inventory's are its own (ADR 6).
     await ensureStreams(bus, [ORDERS_STREAM]);

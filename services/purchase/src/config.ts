@@ -58,6 +58,9 @@ export const configSpec = {
   // mTLS to inventory over gRPC/TCP when all three are set (compose sets them); a socket
   // target stays plaintext, protected by its file mode (ADR 15).
   ...tlsFileFields('GRPC_TLS'),
+  // TLS to NATS with this certificate as the identity: the server maps its name to the NATS
+  // user and its permissions (deploy/nats, ADR 19). Compose points them at the gRPC files.
+  ...tlsFileFields('NATS_TLS', 'natsTls'),
   inventoryTlsServerName: string('INVENTORY_TLS_SERVER_NAME', {
     default: 'inventory',
     description: "The DNS name inventory's certificate must hold (mTLS over TCP only).",
@@ -73,7 +76,7 @@ export const configSpec = {
     default: 60_000,
     min: 0,
   }),
-  natsUrl: url('NATS_URL', { default: 'nats://nats:4222', protocols: ['nats'] }),
+  natsUrl: url('NATS_URL', { default: 'nats://nats:4222', protocols: ['nats', 'tls'] }),
   outboxPollIntervalMs: integer('OUTBOX_POLL_INTERVAL_MS', { default: 500, min: 10, max: 60_000 }),
   // Published events are kept for operators only: the stream has them for its own max_age.
   outboxRetentionHours: integer('OUTBOX_RETENTION_HOURS', { default: 72, min: 1, max: 87_600 }),
@@ -124,9 +127,11 @@ export type PurchaseConfig = ReturnType<typeof readConfig>;
 export function readConfig(env: Env) {
   const config = loadConfig(env, configSpec);
   const grpcTls = tlsFilesFrom(config, 'GRPC_TLS');
+  const natsTls = tlsFilesFrom(config, 'NATS_TLS', 'natsTls');
   // Each value above is fine alone; these pairs must also agree with each other.
   assertSettingsAgree([
     grpcTls.problem,
+    natsTls.problem,
     limitRangeProblem({
       minLimit: config.admissionMinLimit,
       initialLimit: config.admissionInitialLimit,
@@ -161,5 +166,5 @@ export function readConfig(env: Env) {
       'after the readiness delay, a request that just arrived needs its whole deadline to finish',
     ),
   ]);
-  return { ...config, grpcTls: grpcTls.files };
+  return { ...config, grpcTls: grpcTls.files, natsTls: natsTls.files };
 }

@@ -2,7 +2,7 @@
 /**
  * Lists and replays dead letters, for an operator:
  *
- *   NATS_URL=nats://localhost:4222 dead-letters list [--stream S] [--consumer C] [--limit N]
+ *   NATS_URL=tls://localhost:4222 NATS_TLS_CA_FILE=... dead-letters list [--stream S] [--consumer C] [--limit N]
  *   ... replay <sequence>
  *   ... replay-all [--stream S] [--consumer C]
  *
@@ -13,6 +13,13 @@
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { connectBus } from '@switchboard/bus';
+import {
+  ConfigError,
+  assertSettingsAgree,
+  loadConfig,
+  tlsFileFields,
+  tlsFilesFrom,
+} from '@switchboard/config';
 import { USAGE, UsageError, parseCommand, type Command } from './command.js';
 import { errorText, runCommand } from './run-command.js';
 
@@ -28,6 +35,21 @@ async function main(): Promise<number> {
     return 2;
   }
   const servers = process.env.NATS_URL || 'nats://localhost:4222';
+  // Its own certificate, as the NATS user "dead-letters" (deploy/nats): all three or none.
+  let tls;
+  try {
+    const natsTls = tlsFilesFrom(
+      loadConfig(process.env, tlsFileFields('NATS_TLS', 'natsTls')),
+      'NATS_TLS',
+      'natsTls',
+    );
+    assertSettingsAgree([natsTls.problem]);
+    tls = natsTls.files;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`dead-letters: ${error.message}`);
+    return 2;
+  }
   // Logs go to stderr, so stdout holds only the listing and the summary.
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' }, pino.destination(2));
   // connectBus waits for NATS forever, as a service should; an operator wants an answer.
@@ -39,9 +61,11 @@ async function main(): Promise<number> {
   }, CONNECT_TIMEOUT_MS);
   const bus = await connectBus({
     servers,
-    name: 'dead-letters-cli',
+    // The name of its NATS user: its replies come on _INBOX.dead-letters, which that user reads.
+    name: 'dead-letters',
     logger,
     registry: new Registry(),
+    tls,
   });
   clearTimeout(timer);
   try {

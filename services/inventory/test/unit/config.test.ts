@@ -13,6 +13,10 @@ describe('readConfig', () => {
       tlsCertFile: '',
       tlsKeyFile: '',
       grpcTls: undefined,
+      natsTlsCaFile: '',
+      natsTlsCertFile: '',
+      natsTlsKeyFile: '',
+      natsTls: undefined,
       opsHost: '0.0.0.0',
       opsPort: 9464,
       logLevel: 'info',
@@ -56,6 +60,36 @@ describe('readConfig', () => {
         GRPC_TLS_CERT_FILE: '/etc/switchboard/tls/cert.pem',
       }),
     ).toThrow(/GRPC_TLS_CA_FILE, GRPC_TLS_CERT_FILE, GRPC_TLS_KEY_FILE must be set together/);
+  });
+
+  it('gives the NATS TLS files apart from the gRPC ones, and names both when both are half set', () => {
+    const databaseUrl = 'postgres://u:p@db:5432/inventory';
+    expect(
+      readConfig({
+        DATABASE_URL: databaseUrl,
+        NATS_URL: 'tls://nats:4222',
+        NATS_TLS_CA_FILE: '/tls/ca.pem',
+        NATS_TLS_CERT_FILE: '/tls/cert.pem',
+        NATS_TLS_KEY_FILE: '/tls/key.pem',
+      }),
+    ).toMatchObject({
+      natsUrl: 'tls://nats:4222',
+      natsTls: { caFile: '/tls/ca.pem', certFile: '/tls/cert.pem', keyFile: '/tls/key.pem' },
+      grpcTls: undefined,
+    });
+    let error: unknown;
+    try {
+      readConfig({
+        DATABASE_URL: databaseUrl,
+        GRPC_TLS_KEY_FILE: '/tls/key.pem',
+        NATS_TLS_CERT_FILE: '/tls/cert.pem',
+      });
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(String(error)).toMatch(/GRPC_TLS_CA_FILE, GRPC_TLS_CERT_FILE, GRPC_TLS_KEY_FILE must/);
+    expect(String(error)).toMatch(/NATS_TLS_CA_FILE, NATS_TLS_CERT_FILE, NATS_TLS_KEY_FILE must/);
   });
 
   it('refuses a gRPC socket path that is relative or longer than a Unix socket address allows', () => {
