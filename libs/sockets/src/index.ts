@@ -1,0 +1,13 @@
+export {
+  joinHostPort,
+  parseAddress,
+  parseInetTable,
+  parseUnixTable,
+  unmapIpv4,
+  type ProcSocket,
+  type SocketProtocol,
+} from './proc-net.js';
+export { readProcessSockets, type ProcessSockets } from './process-sockets.js';
+export type { DeclaredListener, DeclaredPeer, SocketDeclaration } from './declaration.js';
+export { compareSockets, type ClassifiedSocket, type SocketComparison } from './compare.js';
+export { createSocketReport, type SocketFile, type SocketReport } from './socket-report.js';
