@@ -38,3 +38,19 @@ export interface SocketDeclaration {
   listeners: DeclaredListener[];
   peers: DeclaredPeer[];
 }
+
+/** A TCP peer from its URL (postgres://, nats://...): the host and the port, or the default. */
+export function peerFromUrl(
+  name: string,
+  url: string,
+  options: { defaultPort: number; tls: boolean },
+): DeclaredPeer {
+  const parsed = new URL(url);
+  return {
+    name,
+    protocol: 'tcp',
+    host: parsed.hostname,
+    port: parsed.port === '' ? options.defaultPort : Number(parsed.port),
+    tls: options.tls,
+  };
+}

@@ -8,6 +8,11 @@ export {
   type SocketProtocol,
 } from './proc-net.js';
 export { readProcessSockets, type ProcessSockets } from './process-sockets.js';
-export type { DeclaredListener, DeclaredPeer, SocketDeclaration } from './declaration.js';
+export {
+  peerFromUrl,
+  type DeclaredListener,
+  type DeclaredPeer,
+  type SocketDeclaration,
+} from './declaration.js';
 export { compareSockets, type ClassifiedSocket, type SocketComparison } from './compare.js';
 export { createSocketReport, type SocketFile, type SocketReport } from './socket-report.js';
