@@ -1,4 +1,4 @@
-import type { SocketReport } from '@switchboard/sockets';
+import type { ProcSocket, SocketReport } from '@switchboard/sockets';
 import type { AllowedPlaintext } from './allow-list.js';
 import type { ProjectContainer } from './docker.js';
 import type { Link } from './links.js';
@@ -76,17 +76,37 @@ function listenerRows({ reports }: AuditInput): AuditRow[] {
         ),
       );
     const undeclared = report.undeclaredListeners.map((socket) =>
-      row(
-        'listener',
-        `${container.service} ${socket.protocol} ${socket.local}`,
-        `undeclared (inode ${socket.inode}, ${report.sockets.some((own) => own.inode === socket.inode) ? 'the service' : 'another process'})`,
-        'FINDING',
-        true,
-      ),
+      isDockerDns(socket, report)
+        ? row(
+            'listener',
+            `${container.service} ${socket.protocol} ${socket.local}`,
+            "Docker's embedded DNS server (dockerd's socket in the container's namespace)",
+            'runtime',
+            false,
+          )
+        : row(
+            'listener',
+            `${container.service} ${socket.protocol} ${socket.local}`,
+            `undeclared (inode ${socket.inode}, ${report.sockets.some((own) => own.inode === socket.inode) ? 'the service' : 'another process'})`,
+            'FINDING',
+            true,
+          ),
     );
     return [...declared, ...undeclared];
   });
 }
+
+/**
+ * On a user-defined network, dockerd listens on 127.0.0.11 (TCP and UDP, random ports) inside
+ * each container's network namespace: the container's DNS resolver. Not the service's, and
+ * reachable only from inside the container.
+ */
+function isDockerDns(socket: ProcSocket, report: SocketReport): boolean {
+  const heldByService = report.sockets.some((own) => own.inode === socket.inode);
+  return !heldByService && socket.local.startsWith(`${DOCKER_DNS_ADDRESS}:`);
+}
+
+const DOCKER_DNS_ADDRESS = '127.0.0.11';
 
 function publishedRows({ containers, reports }: AuditInput): AuditRow[] {
   return containers.flatMap((container) =>

@@ -248,6 +248,36 @@ describe('auditSockets', () => {
     expect(findings(value)).toEqual(['listener inventory tcp 0.0.0.0:7777: FINDING']);
   });
 
+  it("shows Docker's embedded DNS listener on 127.0.0.11 as the runtime's, not a finding", async () => {
+    const value = await input((audit) => {
+      const report = audit.reports[0]!.report as SocketReport;
+      report.undeclaredListeners.push(
+        {
+          inode: 70,
+          protocol: 'tcp',
+          state: 'LISTEN',
+          listening: true,
+          local: '127.0.0.11:38233',
+          localPort: 38233,
+        },
+        {
+          inode: 71,
+          protocol: 'udp',
+          state: 'UNCONNECTED',
+          listening: true,
+          local: '127.0.0.11:52131',
+          localPort: 52131,
+        },
+      );
+    });
+    expect(findings(value)).toEqual([]);
+    const rows = auditSockets(value).filter((row) => row.verdict === 'runtime');
+    expect(rows.map((row) => row.subject)).toEqual([
+      'purchase tcp 127.0.0.11:38233',
+      'purchase udp 127.0.0.11:52131',
+    ]);
+  });
+
   it('fails a port published that is not the public one', async () => {
     const value = await input((audit) => {
       audit.containers[1] = {
