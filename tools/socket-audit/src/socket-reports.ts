@@ -29,6 +29,9 @@ export async function fetchSocketReport(
       port: Number(container.env.OPS_PORT),
     })) as SocketReport;
   } catch (error) {
-    return { error: (error as Error).message.split('\n')[0] ?? 'failed' };
+    // What the script wrote on stderr says why (a refused connection, a 404); the message
+    // of a failed execFile repeats the whole script first.
+    const stderr = (error as { stderr?: string }).stderr?.trim();
+    return { error: stderr || (error as Error).message.split('\n')[0] || 'failed' };
   }
 }
