@@ -1,5 +1,5 @@
 import type { DeclaredListener, DeclaredPeer, SocketDeclaration } from './declaration.js';
-import type { ProcSocket } from './proc-net.js';
+import { splitHostPort, unmapIpv4, type ProcSocket } from './proc-net.js';
 import type { ProcessSockets } from './process-sockets.js';
 
 /** An actual socket with what the declaration says of it. */
@@ -21,7 +21,7 @@ export interface SocketComparison {
   undeclaredListeners: ProcSocket[];
 }
 
-const ANY_ADDRESS = new Set(['0.0.0.0', '::', '[::]']);
+const ANY_ADDRESS = new Set(['0.0.0.0', '::']);
 
 /** Sets each socket beside the declaration; a listener the declaration lacks is a finding. */
 export function compareSockets(
@@ -58,9 +58,10 @@ function listens(listener: DeclaredListener, socket: ProcSocket): boolean {
   if (listener.protocol === 'unix')
     return socket.protocol === 'unix' && socket.local === listener.path;
   if (socket.protocol !== 'tcp' || socket.localPort !== listener.port) return false;
-  const boundIp = socket.local.slice(0, socket.local.lastIndexOf(':'));
   return (
-    listener.host === undefined || ANY_ADDRESS.has(listener.host) || boundIp.includes(listener.host)
+    listener.host === undefined ||
+    ANY_ADDRESS.has(listener.host) ||
+    splitHostPort(socket.local).ip === unmapIpv4(listener.host)
   );
 }
 

@@ -3,6 +3,7 @@ export {
   parseAddress,
   parseInetTable,
   parseUnixTable,
+  splitHostPort,
   unmapIpv4,
   type ProcSocket,
   type SocketProtocol,

@@ -145,6 +145,13 @@ export function joinHostPort(ip: string, port: number): string {
   return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
+/** `1.2.3.4:80` or `[::ffff:1.2.3.4]:80` (as the tables are shown) to its IP, unmapped, and port. */
+export function splitHostPort(address: string): { ip: string; port: number } {
+  const separator = address.lastIndexOf(':');
+  const ip = address.slice(0, separator).replace(/^\[|\]$/g, '');
+  return { ip: unmapIpv4(ip), port: Number(address.slice(separator + 1)) };
+}
+
 /** The IPv4 address inside a v4-mapped IPv6 one (a dual-stack socket's IPv4 peer), else ip. */
 export function unmapIpv4(ip: string): string {
   return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice('::ffff:'.length) : ip;

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { parseAddress, parseInetTable, parseUnixTable, unmapIpv4 } from '../src/index.js';
+import {
+  parseAddress,
+  parseInetTable,
+  parseUnixTable,
+  splitHostPort,
+  unmapIpv4,
+} from '../src/index.js';
 
 // Rows as a little-endian kernel prints them (trimmed to the columns the parser reads).
 const TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
@@ -80,5 +86,8 @@ describe('the /proc/net parsers', () => {
     expect(parseAddress('00000000000000000000000001000000:0016')).toEqual({ ip: '::1', port: 22 });
     expect(unmapIpv4('::ffff:172.18.0.4')).toBe('172.18.0.4');
     expect(unmapIpv4('::1')).toBe('::1');
+    expect(splitHostPort('[::ffff:172.18.0.4]:5432')).toEqual({ ip: '172.18.0.4', port: 5432 });
+    expect(splitHostPort('[::1]:80')).toEqual({ ip: '::1', port: 80 });
+    expect(splitHostPort('10.0.0.1:4222')).toEqual({ ip: '10.0.0.1', port: 4222 });
   });
 });

@@ -1,4 +1,4 @@
-import { unmapIpv4, type SocketReport } from '@switchboard/sockets';
+import { splitHostPort, type SocketReport } from '@switchboard/sockets';
 import type { ProjectContainer } from './docker.js';
 
 /** A TCP connection between two containers of the project, named by its listener's end. */
@@ -29,7 +29,7 @@ export function findLinks(
   for (const { container, report } of reports) {
     for (const socket of report.sockets) {
       if (socket.protocol !== 'tcp' || socket.state !== 'ESTABLISHED' || !socket.peer) continue;
-      const peer = splitAddress(socket.peer);
+      const peer = splitHostPort(socket.peer);
       const other = byIp.get(peer.ip);
       if (!other || other === container) continue;
       const link: Link | undefined =
@@ -38,7 +38,7 @@ export function findLinks(
               from: other.service,
               to: container.service,
               port: socket.localPort ?? 0,
-              host: splitAddress(socket.local).ip,
+              host: splitHostPort(socket.local).ip,
               declaredTls: socket.tls,
             }
           : socket.role === 'outbound'
@@ -54,11 +54,4 @@ export function findLinks(
     }
   }
   return [...links.values()];
-}
-
-/** `1.2.3.4:80` or `[::ffff:1.2.3.4]:80` to its IP (v4-mapped unmapped) and port. */
-export function splitAddress(address: string): { ip: string; port: number } {
-  const separator = address.lastIndexOf(':');
-  const ip = address.slice(0, separator).replace(/^\[|\]$/g, '');
-  return { ip: unmapIpv4(ip), port: Number(address.slice(separator + 1)) };
 }
