@@ -7,21 +7,20 @@ import { DEFAULT_ALLOW_LIST } from './allow-list.js';
 import { formatTable } from './table.js';
 import { runAudit } from './run-audit.js';
 
-const { values } = parseArgs({
-  options: {
-    project: { type: 'string' },
-    'allow-list': { type: 'string' },
-  },
-});
-// As compose names a project: the flag, COMPOSE_PROJECT_NAME, or the directory's name.
-const project =
-  values.project ??
-  process.env.COMPOSE_PROJECT_NAME ??
-  basename(process.cwd())
-    .toLowerCase()
-    .replace(/[^a-z0-9_-]/g, '');
-
 try {
+  const { values } = parseArgs({
+    options: {
+      project: { type: 'string' },
+      'allow-list': { type: 'string' },
+    },
+  });
+  // As compose names a project: the flag, COMPOSE_PROJECT_NAME, or the directory's name.
+  const project =
+    values.project ??
+    process.env.COMPOSE_PROJECT_NAME ??
+    basename(process.cwd())
+      .toLowerCase()
+      .replace(/[^a-z0-9_-]/g, '');
   const rows = await runAudit({
     project,
     allowListFile: values['allow-list'] ?? DEFAULT_ALLOW_LIST,
@@ -33,6 +32,7 @@ try {
   process.stdout.write(findings === 0 ? 'No findings.\n' : `${findings} finding(s).\n`);
   process.exitCode = findings === 0 ? 0 : 1;
 } catch (error) {
+  // A bad flag, no Docker, no such project, a malformed allow-list: said in one line.
   process.stderr.write(`socket-audit: ${(error as Error).message}\n`);
   process.exitCode = 2;
 }
