@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { createSocketReport, type SocketDeclaration } from '@switchboard/sockets';
 import { closeConnectionsWhenClosing } from './graceful-close.js';
 
 /** A readiness check names what it checks and throws when that is not usable. */
@@ -47,8 +48,9 @@ export interface OpsServer {
 
 /**
  * The ops port of a process: /livez (the process answers), /readyz (it can do its work:
- * ready flag plus every check), /metrics (Prometheus text from the process's registry).
- * It is separate from the public port so it is never exposed with it.
+ * ready flag plus every check), /metrics (Prometheus text from the process's registry),
+ * /sockets (the sockets the process declares beside those it holds, read from its /proc;
+ * 404 without a declaration). It is separate from the public port so it is never exposed with it.
  */
 export function createOpsServer(options: {
   host: string;
@@ -57,6 +59,8 @@ export function createOpsServer(options: {
   logger: Logger;
   checks?: ReadinessCheck[];
   checkTimeoutMs?: number;
+  /** The sockets the process may have; a function, as ports bound later are known only then. */
+  socketDeclaration?: () => SocketDeclaration;
 }): OpsServer {
   const { registry, checks = [], checkTimeoutMs = 1000 } = options;
   let ready = false;
@@ -124,6 +128,12 @@ export function createOpsServer(options: {
   app.get('/metrics', async (_request, reply) => {
     return reply.type(registry.contentType).send(await registry.metrics());
   });
+
+  const { socketDeclaration } = options;
+  if (socketDeclaration) {
+    // For the socket audit (tools/socket-audit); read from /proc at each request.
+    app.get('/sockets', async () => createSocketReport(socketDeclaration()));
+  }
 
   return {
     async start() {

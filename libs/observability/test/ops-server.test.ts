@@ -6,6 +6,7 @@ import {
   type OpsServer,
   type ReadinessCheck,
 } from '../src/index.js';
+import type { SocketDeclaration } from '@switchboard/sockets';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 let server: OpsServer | undefined;
@@ -15,7 +16,7 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function start(checks: ReadinessCheck[] = []) {
+async function start(checks: ReadinessCheck[] = [], socketDeclaration?: () => SocketDeclaration) {
   const registry = createMetricsRegistry({ service: 'ops-test' });
   server = createOpsServer({
     host: '127.0.0.1',
@@ -24,6 +25,7 @@ async function start(checks: ReadinessCheck[] = []) {
     logger,
     checks,
     checkTimeoutMs: 200,
+    ...(socketDeclaration ? { socketDeclaration } : {}),
   });
   const port = await server.start();
   return { url: `http://127.0.0.1:${port}`, server };
@@ -113,5 +115,48 @@ describe('ops server', () => {
     const gaugesNamedLikeCounters = [...text.matchAll(/^# TYPE (\S+_total) gauge$/gm)];
     expect(gaugesNamedLikeCounters.map(([, name]) => name)).toEqual([]);
     expect(text).toContain('nodejs_active_handles{');
+  });
+
+  it('serves /sockets: its own listener declared, the connection of this request accepted on it', async () => {
+    let port = 0;
+    const { url } = await start([], () => ({
+      service: 'ops-test',
+      listeners: [
+        {
+          name: 'ops',
+          protocol: 'tcp',
+          host: '127.0.0.1',
+          port,
+          tls: false,
+          public: false,
+          clients: 'Prometheus',
+        },
+      ],
+      peers: [],
+    }));
+    port = Number(new URL(url).port);
+    const response = await fetch(`${url}/sockets`);
+    expect(response.status).toBe(200);
+    const report = (await response.json()) as {
+      service: string;
+      sockets: { role: string; declaredAs?: string; local: string; tls?: boolean }[];
+    };
+    expect(report.service).toBe('ops-test');
+    expect(report.sockets).toContainEqual(
+      expect.objectContaining({
+        role: 'listener',
+        declaredAs: 'ops',
+        local: `127.0.0.1:${port}`,
+        tls: false,
+      }),
+    );
+    expect(report.sockets).toContainEqual(
+      expect.objectContaining({ role: 'inbound', declaredAs: 'ops', local: `127.0.0.1:${port}` }),
+    );
+  });
+
+  it('answers /sockets 404 without a declaration', async () => {
+    const { url } = await start();
+    expect((await fetch(`${url}/sockets`)).status).toBe(404);
   });
 });

@@ -14,6 +14,7 @@ import { createInventoryRepository } from './adapters/inventory-repository.js';
 import { startStockChangeFeed } from './adapters/nats-stock-change-feed.js';
 import { readSeedFile } from './adapters/seed-file.js';
 import type { InventoryConfig } from './config.js';
+import { inventorySocketDeclaration, type BoundPorts } from './socket-declaration.js';
 import { createInventory } from './domain/inventory.js';
 import { withAdmission } from './entry-points/admission.js';
 import { createInventoryHandlers } from './entry-points/grpc/inventory-handlers.js';
@@ -98,6 +99,8 @@ export function createApp({ config, logger, registry }: AppDeps): App {
       logger.info({ file: config.seedFile, products: products.length }, 'products seeded');
     }
 
+    // The ports as configured until bound (port 0 picks one): /sockets declares the bound ones.
+    const bound: BoundPorts = { grpcPort: config.grpcPort, opsPort: config.opsPort };
     // Up before gRPC (answering 503 until ready) and down after it, so /metrics and /readyz
     // stay served while the calls in flight drain.
     const ops = createOpsServer({
@@ -105,6 +108,7 @@ export function createApp({ config, logger, registry }: AppDeps): App {
       port: config.opsPort,
       registry,
       logger,
+      socketDeclaration: () => inventorySocketDeclaration(config, bound),
       checks: [
         {
           name: 'database',
@@ -123,6 +127,7 @@ export function createApp({ config, logger, registry }: AppDeps): App {
       ],
     });
     const opsPort = await ops.start();
+    bound.opsPort = opsPort;
     setNotReady = () => ops.setReady(false);
     await lifecycle.onStop('ops server', () => ops.stop());
 
@@ -160,6 +165,7 @@ export function createApp({ config, logger, registry }: AppDeps): App {
     const grpcPort = await grpc.listen(hostPort(config.grpcHost, config.grpcPort), {
       tls: config.grpcTls,
     });
+    bound.grpcPort = grpcPort;
     await lifecycle.onStop('gRPC server', () => grpc.drain(drainGraceMs));
     if (socketPath !== '') {
       await grpc.listen(`unix://${socketPath}`);

@@ -14,6 +14,7 @@ import { createBackgroundReleaser } from './adapters/background-releaser.js';
 import { withCircuitBreaker } from './adapters/circuit-breaking-inventory-client.js';
 import { createPostgresOrderStore } from './adapters/postgres-order-store.js';
 import type { PurchaseConfig } from './config.js';
+import { purchaseSocketDeclaration, type BoundPorts } from './socket-declaration.js';
 import { createPurchaseService } from './domain/purchase-service.js';
 import { createHttpServer } from './entry-points/http/http-server.js';
 
@@ -117,11 +118,14 @@ export function createApp(deps: {
       keyLockMs: config.requestTimeoutMs * 2,
     });
 
+    // The ports as configured until bound (port 0 picks one): /sockets declares the bound ones.
+    const bound: BoundPorts = { httpPort: config.httpPort, opsPort: config.opsPort };
     const ops = createOpsServer({
       host: config.opsHost,
       port: config.opsPort,
       registry,
       logger,
+      socketDeclaration: () => purchaseSocketDeclaration(config, bound),
       checkTimeoutMs: READINESS_CHECK_TIMEOUT_MS,
       checks: [
         { name: 'database', check: async () => void (await pool.query('SELECT 1')) },
@@ -146,6 +150,7 @@ export function createApp(deps: {
       ],
     });
     const opsPort = await ops.start();
+    bound.opsPort = opsPort;
     setNotReady = () => ops.setReady(false);
     await lifecycle.onStop('ops server', () => ops.stop());
 
@@ -184,6 +189,7 @@ export function createApp(deps: {
     await lifecycle.onStop('http server', () => http.close());
     const address = http.server.address();
     const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
+    bound.httpPort = httpPort;
 
     await becomeReady(lifecycle, {
       setReady: (ready) => ops.setReady(ready),

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startComposeSystem, type ComposeSystem } from './support/compose-system.js';
+import { runSocketAudit } from './support/socket-audit.js';
 import {
   createPurchaseApi,
   type PurchaseApi,
@@ -407,5 +408,34 @@ describe("the services' database roles", () => {
       expect(result.exitCode, `password "${password}"`).not.toBe(0);
       expect(result.output).toMatch(/password authentication failed|no password supplied/);
     }
+  });
+});
+
+describe('the socket audit (npm run audit:sockets)', () => {
+  it('passes: every listener declared, only the public port published, links TLS or allowed, the socket 0660', async () => {
+    const audit = await runSocketAudit(system.project);
+    expect(audit.output).toContain('No findings.');
+    expect(audit.exitCode, audit.output).toBe(0);
+    // Every link between the services proven TLS on the wire: mTLS to inventory by a
+    // handshake, Postgres by its SSLRequest and a handshake, NATS by its INFO.
+    expect(audit.output).toMatch(/link\s+purchase -> inventory:50051\s+TLS/);
+    expect(audit.output).toMatch(/link\s+\S*purchase\S* -> postgres:5432\s+TLS/);
+    expect(audit.output).toMatch(/link\s+\S*inventory\S* -> nats:4222\s+TLS/);
+    expect(audit.output).toMatch(/socket file\s+inventory \/run\/switchboard\/inventory.sock\s+ok/);
+  });
+
+  it("fails on a listener nothing declares, opened by another process in inventory's container", async () => {
+    // A real listener on port 7777 beside inventory, gone by itself after 30 s.
+    const opened = await system.exec('inventory', [
+      'sh',
+      '-c',
+      `node -e "require('net').createServer().listen(7777); setTimeout(() => process.exit(0), 30000)" >/dev/null 2>&1 &`,
+    ]);
+    expect(opened.exitCode).toBe(0);
+    await expect
+      .poll(async () => (await runSocketAudit(system.project)).output, { timeout: 10_000 })
+      .toMatch(/listener\s+inventory tcp (0\.0\.0\.0|\[::\]):7777\s+FINDING/);
+    const audit = await runSocketAudit(system.project);
+    expect(audit.exitCode, audit.output).toBe(1);
   });
 });

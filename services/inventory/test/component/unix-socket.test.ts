@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { InventoryServiceService } from '@switchboard/contracts';
 import { createGrpcClient } from '@switchboard/grpc';
 import { createMetricsRegistry } from '@switchboard/observability';
+import type { SocketReport } from '@switchboard/sockets';
 import { startPostgres } from '@switchboard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -59,6 +60,44 @@ describe('gRPC over a Unix-domain socket', () => {
       await inventory.app.stop();
     }
     expect(existsSync(socketPath)).toBe(false);
+  });
+
+  it('declares its sockets at GET /sockets beside those it holds: both gRPC listeners, the socket 0660, its peers', async () => {
+    const socketPath = join(scratch, 'declared', 'inventory.sock');
+    const inventory = await startInventoryApp(databaseUrl, { GRPC_SOCKET_PATH: socketPath });
+    try {
+      const response = await fetch(`${inventory.opsUrl}/sockets`);
+      expect(response.status).toBe(200);
+      const report = (await response.json()) as SocketReport;
+      const opsPort = Number(new URL(inventory.opsUrl).port);
+      const described = report.sockets.map((socket) => [
+        socket.role,
+        socket.declaredAs,
+        socket.local,
+      ]);
+      expect(described).toEqual(
+        expect.arrayContaining([
+          ['listener', 'grpc', `127.0.0.1:${inventory.grpcPort}`],
+          ['listener', 'grpc-socket', socketPath],
+          ['listener', 'ops', `127.0.0.1:${opsPort}`],
+        ]),
+      );
+      // The pool's connection to Postgres and the NATS connection, named by their peers. (The
+      // test process holds this fetch's own client socket too: an outbound nothing declares.)
+      const peers = report.sockets
+        .filter((socket) => socket.role === 'outbound')
+        .map((socket) => socket.declaredAs);
+      expect(peers).toEqual(expect.arrayContaining(['postgres', 'nats']));
+      expect(report.socketFiles).toEqual([
+        { path: socketPath, mode: '0660', expectedMode: '0660' },
+      ]);
+      const ours = report.undeclaredListeners.filter((socket) =>
+        report.sockets.some((own) => own.inode === socket.inode),
+      );
+      expect(ours).toEqual([]);
+    } finally {
+      await inventory.app.stop();
+    }
   });
 
   it('refuses to start on a socket that a live inventory serves, naming the path, and leaves it working', async () => {

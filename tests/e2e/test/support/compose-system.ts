@@ -12,6 +12,10 @@ import {
 export interface ComposeSystem {
   /** Where purchase's public HTTP port is published on this host. */
   readonly baseUrl: string;
+  /** The compose project name (random per run): what the socket audit is pointed at. */
+  readonly project: string;
+  /** `docker exec` of a command in one service's container; resolves with its exit code. */
+  exec(service: string, command: string[]): Promise<{ exitCode: number; output: string }>;
   /** Runs SQL with psql inside the postgres container; returns psql's unaligned output. */
   psql(database: string, sql: string): Promise<string>;
   /**
@@ -141,6 +145,12 @@ export async function startComposeSystem(
 
   return {
     baseUrl,
+    project,
+
+    async exec(service, command) {
+      const result = await environment.getContainer(containerName(service)).exec(command);
+      return { exitCode: result.exitCode, output: result.output };
+    },
 
     async psql(database, sql) {
       const postgres = environment.getContainer(containerName('postgres'));
