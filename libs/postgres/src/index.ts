@@ -5,4 +5,5 @@ export {
   reportingTransientAsUnavailable,
   unavailableIfTransient,
 } from './unavailable-when-transient.js';
+export { databaseUrlUsesTls } from './url-tls.js';
 export { withTransaction, type TransactionOptions } from './transaction.js';

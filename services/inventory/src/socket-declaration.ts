@@ -1,3 +1,4 @@
+import { databaseUrlUsesTls } from '@switchboard/postgres';
 import { peerFromUrl, type SocketDeclaration } from '@switchboard/sockets';
 import type { InventoryConfig } from './config.js';
 
@@ -53,8 +54,15 @@ export function inventorySocketDeclaration(
       },
     ],
     peers: [
-      peerFromUrl('postgres', config.databaseUrl, { defaultPort: 5432, tls: false }),
-      peerFromUrl('nats', config.natsUrl, { defaultPort: 4222, tls: false }),
+      peerFromUrl('postgres', config.databaseUrl, {
+        defaultPort: 5432,
+        tls: databaseUrlUsesTls(config.databaseUrl),
+      }),
+      // TLS with a client certificate (NATS_TLS_*), or at least a tls:// URL.
+      peerFromUrl('nats', config.natsUrl, {
+        defaultPort: 4222,
+        tls: config.natsTls !== undefined || config.natsUrl.startsWith('tls://'),
+      }),
     ],
   };
 }

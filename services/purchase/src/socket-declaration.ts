@@ -1,3 +1,4 @@
+import { databaseUrlUsesTls } from '@switchboard/postgres';
 import { parseInventoryTarget } from '@switchboard/inventory-client';
 import { peerFromUrl, type DeclaredPeer, type SocketDeclaration } from '@switchboard/sockets';
 import type { PurchaseConfig } from './config.js';
@@ -40,8 +41,15 @@ export function purchaseSocketDeclaration(
       },
     ],
     peers: [
-      peerFromUrl('postgres', config.databaseUrl, { defaultPort: 5432, tls: false }),
-      peerFromUrl('nats', config.natsUrl, { defaultPort: 4222, tls: false }),
+      peerFromUrl('postgres', config.databaseUrl, {
+        defaultPort: 5432,
+        tls: databaseUrlUsesTls(config.databaseUrl),
+      }),
+      // TLS with a client certificate (NATS_TLS_*), or at least a tls:// URL.
+      peerFromUrl('nats', config.natsUrl, {
+        defaultPort: 4222,
+        tls: config.natsTls !== undefined || config.natsUrl.startsWith('tls://'),
+      }),
       ...inventoryPeers(config),
     ],
   };

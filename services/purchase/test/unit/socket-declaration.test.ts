@@ -32,6 +32,19 @@ describe("purchase's socket declaration", () => {
     expect(declare({}).peers[2]).toMatchObject({ name: 'inventory', tls: false });
   });
 
+  it('declares postgres TLS by the sslmode of DATABASE_URL, and nats TLS by NATS_TLS_* or a tls:// URL', () => {
+    const peers = declare({
+      DATABASE_URL: 'postgres://purchase@postgres:5432/purchase?sslmode=verify-full',
+      NATS_URL: 'tls://nats:4222',
+    }).peers;
+    expect(peers.slice(0, 2)).toEqual([
+      { name: 'postgres', protocol: 'tcp', host: 'postgres', port: 5432, tls: true },
+      { name: 'nats', protocol: 'tcp', host: 'nats', port: 4222, tls: true },
+    ]);
+    const disabled = declare({ DATABASE_URL: 'postgres://p@postgres/purchase?sslmode=disable' });
+    expect(disabled.peers[0]).toMatchObject({ name: 'postgres', tls: false });
+  });
+
   it('declares one peer per address of an ipv4: target, the socket for unix:, none for nats:', () => {
     const peers = (target: string) =>
       declare({ INVENTORY_TARGET: target }).peers.filter((peer) => peer.name === 'inventory');
