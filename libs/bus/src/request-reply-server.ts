@@ -78,7 +78,9 @@ export async function startNatsService(
         // the caller's request id, so its log lines carry it (ADR 18).
         runWithIncomingRequestId(message.headers?.get(REQUEST_ID_HEADER), () =>
           answer(message, subject, handler),
-        ).catch((thrown: unknown) => logger.error({ err: thrown, subject }, 'request not answered'));
+        ).catch((thrown: unknown) =>
+          logger.error({ err: thrown, subject }, 'request not answered'),
+        );
       },
     });
   }

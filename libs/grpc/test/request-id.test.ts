@@ -25,11 +25,15 @@ async function serve(transport: 'tcp' | 'uds') {
     release: notImplemented,
     listStock: notImplemented,
     watchStock: () => ({
-      [Symbol.asyncIterator]: () => ({ next: () => Promise.resolve({ done: true, value: undefined }) }),
+      [Symbol.asyncIterator]: () => ({
+        next: () => Promise.resolve({ done: true, value: undefined }),
+      }),
     }),
     getStock: (request) => {
       logger.info({ sku: request.sku }, 'stock read');
-      return Promise.resolve({ stock: { sku: request.sku, name: 'x', onHand: 1, reserved: 0, available: 1 } });
+      return Promise.resolve({
+        stock: { sku: request.sku, name: 'x', onHand: 1, reserved: 0, available: 1 },
+      });
     },
   });
   let target: string;
@@ -42,7 +46,10 @@ async function serve(transport: 'tcp' | 'uds') {
     target = `unix://${dir}/inventory.sock`;
   }
   cleanups.push(() => server.drain(100));
-  const client = createGrpcClient(InventoryServiceService, target, { registry, peerName: 'inventory' });
+  const client = createGrpcClient(InventoryServiceService, target, {
+    registry,
+    peerName: 'inventory',
+  });
   cleanups.push(() => client.close());
   return { client, lines };
 }
@@ -52,7 +59,9 @@ const inSeconds = (s: number) => new Date(Date.now() + s * 1000);
 describe.each(['tcp', 'uds'] as const)('the request id over gRPC (%s)', (transport) => {
   it("is passed on in the call's metadata and written in the server's log lines", async () => {
     const { client, lines } = await serve(transport);
-    await runWithRequestId('req-grpc-1', () => client.getStock({ sku: 'sku-1' }, { deadline: inSeconds(2) }));
+    await runWithRequestId('req-grpc-1', () =>
+      client.getStock({ sku: 'sku-1' }, { deadline: inSeconds(2) }),
+    );
     expect(lines.find((line) => line.msg === 'stock read')).toMatchObject({
       sku: 'sku-1',
       requestId: 'req-grpc-1',

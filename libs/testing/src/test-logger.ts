@@ -13,7 +13,10 @@ export function testLogger(service = 'test'): Logger {
 }
 
 /** A logger whose lines the test reads back (parsed), for what a service writes in its logs. */
-export function capturingLogger(service = 'test'): { logger: Logger; lines: Record<string, unknown>[] } {
+export function capturingLogger(service = 'test'): {
+  logger: Logger;
+  lines: Record<string, unknown>[];
+} {
   const lines: Record<string, unknown>[] = [];
   const logger = createLogger({
     service,

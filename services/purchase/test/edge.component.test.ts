@@ -122,10 +122,22 @@ describe('slow clients (slowloris)', () => {
     const bodyCloses = await Promise.all(slowBodies);
 
     console.log(
-      `slowloris: baseline p50 ${percentile(baseline.map((r) => r.ms), 50).toFixed(1)} ms, ` +
-        `p99 ${percentile(baseline.map((r) => r.ms), 99).toFixed(1)} ms; under 200 slow sockets ` +
-        `p50 ${percentile(underAttack.map((r) => r.ms), 50).toFixed(1)} ms, ` +
-        `p99 ${percentile(underAttack.map((r) => r.ms), 99).toFixed(1)} ms; slow headers closed ` +
+      `slowloris: baseline p50 ${percentile(
+        baseline.map((r) => r.ms),
+        50,
+      ).toFixed(1)} ms, ` +
+        `p99 ${percentile(
+          baseline.map((r) => r.ms),
+          99,
+        ).toFixed(1)} ms; under 200 slow sockets ` +
+        `p50 ${percentile(
+          underAttack.map((r) => r.ms),
+          50,
+        ).toFixed(1)} ms, ` +
+        `p99 ${percentile(
+          underAttack.map((r) => r.ms),
+          99,
+        ).toFixed(1)} ms; slow headers closed ` +
         `after ${Math.min(...headerCloses).toFixed(0)}-${Math.max(...headerCloses).toFixed(0)} ms, ` +
         `slow bodies after ${Math.min(...bodyCloses).toFixed(0)}-${Math.max(...bodyCloses).toFixed(0)} ms`,
     );
@@ -162,7 +174,6 @@ describe('the edge', () => {
     }
     const made = await send(`${purchase.baseUrl}/v1/stock/sku-edge`);
     expect(made.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
-
   });
 
   it('sends security headers fit for a JSON API', async () => {
@@ -182,7 +193,10 @@ describe('the edge', () => {
   });
 
   it('answers a client over its share 429 RATE_LIMITED with Retry-After, in the error shape', async () => {
-    const purchase = await purchaseWith({ HTTP_RATE_LIMIT_MAX: '5', HTTP_RATE_LIMIT_WINDOW_MS: '60000' });
+    const purchase = await purchaseWith({
+      HTTP_RATE_LIMIT_MAX: '5',
+      HTTP_RATE_LIMIT_WINDOW_MS: '60000',
+    });
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++)
       statuses.push((await send(`${purchase.baseUrl}/v1/stock/sku-edge`)).status);
@@ -225,11 +239,19 @@ describe('the edge', () => {
       ),
     );
     // Node accepts, then drops, the one too many: it never gets an answer.
-    const over = await rawRequest(purchase.port, { method: 'GET', target: '/v1/stock/sku-edge', headers: [] });
+    const over = await rawRequest(purchase.port, {
+      method: 'GET',
+      target: '/v1/stock/sku-edge',
+      headers: [],
+    });
     expect(over).toBeUndefined();
     for (const socket of open) socket.destroy();
     await new Promise((resolve) => setTimeout(resolve, 200));
-    const after = await rawRequest(purchase.port, { method: 'GET', target: '/v1/stock/sku-edge', headers: [] });
+    const after = await rawRequest(purchase.port, {
+      method: 'GET',
+      target: '/v1/stock/sku-edge',
+      headers: [],
+    });
     expect(after?.status).toBe(200);
   });
 });

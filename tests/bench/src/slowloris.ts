@@ -31,7 +31,6 @@ const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 4);
 const CLOSE_MARGIN_MS = 2_000;
 const SKU = 'sku-bench';
 const socketsScript = fileURLToPath(new URL('./slowloris-sockets.js', import.meta.url));
-const now = () => performance.timeOrigin + performance.now();
 
 /** Normal reads by CLIENTS clients until `until()`; each one's latency, and the failures. */
 async function timeReads(baseUrl: string, until: () => boolean) {
@@ -56,7 +55,10 @@ async function timeReads(baseUrl: string, until: () => boolean) {
 }
 
 function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+  return (
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ??
+    NaN
+  );
 }
 
 function summary(values: number[]) {
@@ -182,18 +184,32 @@ async function main() {
 
   const row = (name: string, s: ReturnType<typeof summary>, failures = 0) =>
     `${name.padEnd(34)} ${String(s.count).padStart(7)} ${String(failures).padStart(6)} ${[s.p50, s.p90, s.p99, s.max].map((v) => v.toFixed(1).padStart(9)).join(' ')}`;
-  console.log(`\nslowloris: ${SLOW_SOCKETS} slow sockets (half slow headers, half slow bodies), timeouts ${TIMEOUT_MS} ms, ${CLIENTS} normal clients`);
-  console.log(`${''.padEnd(34)} ${'count'.padStart(7)} ${'failed'.padStart(6)} ${['p50 ms', 'p90 ms', 'p99 ms', 'max ms'].map((v) => v.padStart(9)).join(' ')}`);
+  console.log(
+    `\nslowloris: ${SLOW_SOCKETS} slow sockets (half slow headers, half slow bodies), timeouts ${TIMEOUT_MS} ms, ${CLIENTS} normal clients`,
+  );
+  console.log(
+    `${''.padEnd(34)} ${'count'.padStart(7)} ${'failed'.padStart(6)} ${['p50 ms', 'p90 ms', 'p99 ms', 'max ms'].map((v) => v.padStart(9)).join(' ')}`,
+  );
   console.log(row('normal reads, alone (baseline)', base, baseline.failures));
   console.log(row('normal reads, under slow sockets', attacked, underAttack.failures));
   console.log(row('slow socket close - its timeout', late));
   for (const kind of ['headers', 'body'] as const) {
     const ofKind = connected.filter((result) => result.kind === kind);
-    console.log(row(`  of which slow ${kind}`, summary(ofKind.map((r) => r.closedAt - (r.firstByteAt + TIMEOUT_MS)))));
+    console.log(
+      row(
+        `  of which slow ${kind}`,
+        summary(ofKind.map((r) => r.closedAt - (r.firstByteAt + TIMEOUT_MS))),
+      ),
+    );
   }
   console.log('\ngoals:');
-  for (const goal of goals) console.log(`  ${goal.met ? 'MET    ' : 'NOT MET'} ${goal.goal}: ${goal.figure}`);
-  console.log(`\nmachine: ${cpus().length} CPUs, load average ${loadavg().map((v) => v.toFixed(2)).join(' ')} (shared: figures are noisy)`);
+  for (const goal of goals)
+    console.log(`  ${goal.met ? 'MET    ' : 'NOT MET'} ${goal.goal}: ${goal.figure}`);
+  console.log(
+    `\nmachine: ${cpus().length} CPUs, load average ${loadavg()
+      .map((v) => v.toFixed(2))
+      .join(' ')} (shared: figures are noisy)`,
+  );
 
   const directory = join(REPO_ROOT, 'bench-results');
   await mkdir(directory, { recursive: true });

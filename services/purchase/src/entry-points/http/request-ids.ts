@@ -1,8 +1,4 @@
-import {
-  REQUEST_ID_HEADER,
-  requestIdFrom,
-  runWithRequestId,
-} from '@switchboard/observability';
+import { REQUEST_ID_HEADER, requestIdFrom, runWithRequestId } from '@switchboard/observability';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 
