@@ -1,8 +1,8 @@
 /**
  * The slow clients of `npm run bench:slowloris`, in a process of their own so their timers do
- * not delay the timing of the normal requests. Opens `count` sockets to purchase, half sending
- * their headers one byte at a time, half a body that never ends, each one byte every
- * `trickleMs`; prints, as JSON, when each one sent its first byte and when purchase closed it.
+ * not delay the timing of the normal requests. Opens `count` sockets to purchase that send
+ * their headers, or a body, that never end, one byte every
+ * `trickleMs` (slow headers, or with `bodyEvery`, some slow bodies); prints, as JSON, when each one sent its first byte and when purchase closed it.
  */
 import { connect } from 'node:net';
 
@@ -12,6 +12,8 @@ export interface SlowSocketsInput {
   /** Sockets opened per batch, a batch every 50 ms: a burst past the backlog would be dropped. */
   batch: number;
   trickleMs: number;
+  /** One socket in this many sends a slow body instead of slow headers; 0 for none. */
+  bodyEvery: number;
 }
 
 export interface SlowSocketResult {
@@ -54,7 +56,13 @@ async function main(input: SlowSocketsInput) {
   const sockets: Promise<SlowSocketResult>[] = [];
   for (let opened = 0; opened < input.count; opened += input.batch) {
     for (let i = opened; i < Math.min(input.count, opened + input.batch); i++)
-      sockets.push(slowSocket(input.port, i % 2 === 0 ? 'headers' : 'body', input.trickleMs));
+      sockets.push(
+        slowSocket(
+          input.port,
+          input.bodyEvery > 0 && i % input.bodyEvery === 0 ? 'body' : 'headers',
+          input.trickleMs,
+        ),
+      );
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   // Tell the bench all are open, then wait for purchase to close each one.

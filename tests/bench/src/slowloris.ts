@@ -25,6 +25,12 @@ import type { SlowSocketResult, SlowSocketsInput } from './slowloris-sockets.js'
 const SLOW_SOCKETS = Number(process.env.BENCH_SLOW_SOCKETS ?? 10_000);
 const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_MS ?? 10_000);
 const BASELINE_MS = Number(process.env.BENCH_BASELINE_MS ?? 10_000);
+/**
+ * One slow socket in this many sends a slow body (0: all slow headers, the default). A slow body
+ * holds an admission slot until its timeout (ADR 18): with more than the limit, normal
+ * requests are refused 503 until then.
+ */
+const BODY_EVERY = Number(process.env.BENCH_SLOW_BODY_EVERY ?? 0);
 /** Normal clients, each sending one read after the other. */
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 4);
 /** The promise of ADR 18: a slow socket is closed within 2 s of its timeout. */
@@ -152,7 +158,13 @@ async function main() {
   const baseline = await timeReads(baseUrl, () => performance.now() > baselineEnd);
 
   process.stderr.write(`opening ${SLOW_SOCKETS} slow sockets\n`);
-  const slow = runSlowSockets({ port, count: SLOW_SOCKETS, batch: 250, trickleMs: 2_000 });
+  const slow = runSlowSockets({
+    port,
+    count: SLOW_SOCKETS,
+    batch: 250,
+    trickleMs: 2_000,
+    bodyEvery: BODY_EVERY,
+  });
   let allClosed = false;
   const closed = slow.closed.finally(() => (allClosed = true));
   await slow.opened;
@@ -185,7 +197,7 @@ async function main() {
   const row = (name: string, s: ReturnType<typeof summary>, failures = 0) =>
     `${name.padEnd(34)} ${String(s.count).padStart(7)} ${String(failures).padStart(6)} ${[s.p50, s.p90, s.p99, s.max].map((v) => v.toFixed(1).padStart(9)).join(' ')}`;
   console.log(
-    `\nslowloris: ${SLOW_SOCKETS} slow sockets (half slow headers, half slow bodies), timeouts ${TIMEOUT_MS} ms, ${CLIENTS} normal clients`,
+    `\nslowloris: ${SLOW_SOCKETS} slow sockets (${BODY_EVERY > 0 ? `1 in ${BODY_EVERY} a slow body` : 'slow headers'}), timeouts ${TIMEOUT_MS} ms, ${CLIENTS} normal clients`,
   );
   console.log(
     `${''.padEnd(34)} ${'count'.padStart(7)} ${'failed'.padStart(6)} ${['p50 ms', 'p90 ms', 'p99 ms', 'max ms'].map((v) => v.padStart(9)).join(' ')}`,
@@ -222,6 +234,7 @@ async function main() {
         node: process.version,
         cpus: cpus().length,
         slowSockets: SLOW_SOCKETS,
+        slowBodyEvery: BODY_EVERY,
         timeoutMs: TIMEOUT_MS,
         clients: CLIENTS,
         baseline: { ...base, failures: baseline.failures },
