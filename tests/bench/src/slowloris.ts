@@ -26,11 +26,7 @@ const SLOW_SOCKETS = Number(process.env.BENCH_SLOW_SOCKETS ?? 10_000);
 const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_MS ?? 10_000);
 const BASELINE_MS = Number(process.env.BENCH_BASELINE_MS ?? 10_000);
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 3_000);
-/**
- * One slow socket in this many sends a slow body (0: all slow headers, the default). A slow body
- * holds an admission slot until its timeout (ADR 18): with more than the limit, normal
- * requests are refused 503 until then.
- */
+/** One slow socket in this many sends a slow body instead of slow headers (0: none). */
 const BODY_EVERY = Number(process.env.BENCH_SLOW_BODY_EVERY ?? 0);
 /** Normal clients, each sending one read after the other. */
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 4);
