@@ -27,7 +27,7 @@ const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_MS ?? 10_000);
 const BASELINE_MS = Number(process.env.BENCH_BASELINE_MS ?? 10_000);
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 3_000);
 /** One slow socket in this many sends a slow body instead of slow headers (0: none). */
-const BODY_EVERY = Number(process.env.BENCH_SLOW_BODY_EVERY ?? 0);
+const BODY_EVERY = Number(process.env.BENCH_SLOW_BODY_EVERY ?? 2);
 /** Normal clients, each sending one read after the other. */
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 4);
 /** The promise of ADR 18: a slow socket is closed within 2 s of its timeout. */
