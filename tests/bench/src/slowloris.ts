@@ -26,6 +26,8 @@ const SLOW_SOCKETS = Number(process.env.BENCH_SLOW_SOCKETS ?? 10_000);
 const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_MS ?? 10_000);
 const BASELINE_MS = Number(process.env.BENCH_BASELINE_MS ?? 10_000);
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 3_000);
+/** purchase's HTTP_CONNECTIONS_CHECK_INTERVAL_MS: how often it closes the sockets past their timeout. */
+const CHECK_INTERVAL_MS = Number(process.env.BENCH_CHECK_INTERVAL_MS ?? 1_000);
 /** One slow socket in this many sends a slow body instead of slow headers (0: none). */
 const BODY_EVERY = Number(process.env.BENCH_SLOW_BODY_EVERY ?? 2);
 /** Normal clients, each sending one read after the other. */
@@ -138,6 +140,7 @@ async function main() {
         OPS_PORT: '0',
         HTTP_HEADERS_TIMEOUT_MS: String(TIMEOUT_MS),
         HTTP_REQUEST_TIMEOUT_MS: String(TIMEOUT_MS),
+        HTTP_CONNECTIONS_CHECK_INTERVAL_MS: String(CHECK_INTERVAL_MS),
         // Every client comes from 127.0.0.1: the per-IP limit would refuse the normal reads.
         HTTP_RATE_LIMIT_MAX: '0',
         SHUTDOWN_DELAY_MS: '0',
@@ -197,7 +200,7 @@ async function main() {
   const row = (name: string, s: ReturnType<typeof summary>, failures = 0) =>
     `${name.padEnd(34)} ${String(s.count).padStart(7)} ${String(failures).padStart(6)} ${[s.p50, s.p90, s.p99, s.max].map((v) => v.toFixed(1).padStart(9)).join(' ')}`;
   console.log(
-    `\nslowloris: ${SLOW_SOCKETS} slow sockets (${BODY_EVERY > 0 ? `1 in ${BODY_EVERY} a slow body` : 'slow headers'}), timeouts ${TIMEOUT_MS} ms, ${CLIENTS} normal clients`,
+    `\nslowloris: ${SLOW_SOCKETS} slow sockets (${BODY_EVERY > 0 ? `1 in ${BODY_EVERY} a slow body` : 'slow headers'}), timeouts ${TIMEOUT_MS} ms checked every ${CHECK_INTERVAL_MS} ms, ${CLIENTS} normal clients`,
   );
   console.log(
     `${''.padEnd(34)} ${'count'.padStart(7)} ${'failed'.padStart(6)} ${['p50 ms', 'p90 ms', 'p99 ms', 'max ms'].map((v) => v.padStart(9)).join(' ')}`,
@@ -237,6 +240,7 @@ async function main() {
         slowSockets: SLOW_SOCKETS,
         slowBodyEvery: BODY_EVERY,
         timeoutMs: TIMEOUT_MS,
+        checkIntervalMs: CHECK_INTERVAL_MS,
         clients: CLIENTS,
         baseline: { ...base, failures: baseline.failures },
         underSlowSockets: { ...attacked, failures: underAttack.failures },
