@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { REQUEST_ID_HEADER, currentRequestId } from '@switchboard/observability';
 import { errors, headers, type Msg } from '@nats-io/transport-node';
 import { AppError, toAppError } from '@switchboard/errors';
 import { backoff } from '@switchboard/resilience';
@@ -114,6 +115,9 @@ async function requestOnce(
 
   const sent = headers();
   sent.set(TIMEOUT_HEADER, String(timeoutMs));
+  // The id of the request this call works for, passed on to the service (ADR 18).
+  const requestId = currentRequestId();
+  if (requestId !== undefined) sent.set(REQUEST_ID_HEADER, requestId);
   let onAbort = () => {};
   const cancelled = new Promise<never>((_, reject) => {
     onAbort = () => reject(new AppError('CANCELLED', 'the call was cancelled'));

@@ -1,4 +1,5 @@
 import { Svcm, type Service, type ServiceMsg } from '@nats-io/services';
+import { REQUEST_ID_HEADER, runWithIncomingRequestId } from '@switchboard/observability';
 import { AppError, natsServiceErrorOf, toAppError } from '@switchboard/errors';
 import type { Bus } from './connection.js';
 import { requestMetrics } from './metrics.js';
@@ -73,8 +74,11 @@ export async function startNatsService(
           logger.error({ err: error, subject }, 'endpoint subscription failed');
           return;
         }
-        // answer catches everything it can; this catch is the last line, for bugs.
-        answer(message, subject, handler).catch((thrown: unknown) =>
+        // answer catches everything it can; this catch is the last line, for bugs. It runs in
+        // the caller's request id, so its log lines carry it (ADR 18).
+        runWithIncomingRequestId(message.headers?.get(REQUEST_ID_HEADER), () =>
+          answer(message, subject, handler),
+        ).catch((thrown: unknown) =>
           logger.error({ err: thrown, subject }, 'request not answered'),
         );
       },

@@ -1,6 +1,7 @@
 import { headers } from '@nats-io/transport-node';
 import { AppError } from '@switchboard/errors';
-import { startNats, type StartedNats, testLogger } from '@switchboard/testing';
+import { runWithRequestId } from '@switchboard/observability';
+import { capturingLogger, startNats, type StartedNats, testLogger } from '@switchboard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ERROR_CODE_HEADER,
@@ -120,5 +121,24 @@ describe('the caller timeout header', () => {
       errorCode: '',
       data: 'hi',
     });
+  });
+});
+
+describe('the request id (ADR 18)', () => {
+  it("is passed on in a header and written in the handler's log lines", async () => {
+    const { logger: handlerLogger, lines } = capturingLogger('inventory');
+    const subject = await serve(() => {
+      handlerLogger.info('echo answered');
+      return Promise.resolve(new Uint8Array());
+    });
+    await runWithRequestId('req-nats-1', () =>
+      natsRequest(bus, subject, new Uint8Array(), { deadline: inSeconds(5), peerName: 'test' }),
+    );
+    await natsRequest(bus, subject, new Uint8Array(), { deadline: inSeconds(5), peerName: 'test' });
+    const answered = lines.filter((line) => line.msg === 'echo answered');
+    expect(answered).toHaveLength(2);
+    expect(answered[0]).toMatchObject({ requestId: 'req-nats-1' });
+    // A request no public request started carries none.
+    expect(answered[1]).not.toHaveProperty('requestId');
   });
 });

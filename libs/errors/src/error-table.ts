@@ -43,6 +43,8 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, Mapping>> = {
   // Refused before it started, to protect the server (admission control): safe to retry
   // later, and not a sign that the peer is down (a circuit breaker does not count it).
   OVERLOADED: { grpc: GRPC_STATUS.RESOURCE_EXHAUSTED, http: 503, nats: 503 },
+  // One client sent more than its share (the HTTP edge's per-IP limit, ADR 18).
+  RATE_LIMITED: { grpc: GRPC_STATUS.RESOURCE_EXHAUSTED, http: 429, nats: 429 },
   DEADLINE_EXCEEDED: { grpc: GRPC_STATUS.DEADLINE_EXCEEDED, http: 504, nats: 504 },
   CANCELLED: { grpc: GRPC_STATUS.CANCELLED, http: 499, nats: 499 },
   INTERNAL: { grpc: GRPC_STATUS.INTERNAL, http: 500, nats: 500 },

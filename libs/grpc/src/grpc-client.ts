@@ -7,6 +7,7 @@ import {
   type ChannelOptions,
   type ServiceError,
 } from '@grpc/grpc-js';
+import { REQUEST_ID_HEADER, currentRequestId } from '@switchboard/observability';
 import { AppError } from '@switchboard/errors';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -192,7 +193,7 @@ export function createGrpcClient<S extends ServiceDefinition>(
         method.requestSerialize,
         method.responseDeserialize,
         request,
-        new Metadata({ waitForReady: policy.waitForReady ?? false }),
+        withRequestId(new Metadata({ waitForReady: policy.waitForReady ?? false })),
         { deadline: callOptions.deadline },
         (error: ServiceError | null, response?: Res) => {
           callOptions.signal?.removeEventListener('abort', cancel);
@@ -219,7 +220,7 @@ export function createGrpcClient<S extends ServiceDefinition>(
       method.requestSerialize,
       method.responseDeserialize,
       request,
-      new Metadata(),
+      withRequestId(new Metadata()),
       { deadline: callOptions.deadline ?? Infinity },
     );
     const cancel = () => call.cancel();
@@ -292,4 +293,11 @@ function watchChannel(client: Client, peer: string, registry: Registry, logger?:
     });
   };
   watch();
+}
+
+/** The id of the request this call works for, passed on to the server (ADR 18). */
+function withRequestId(metadata: Metadata): Metadata {
+  const requestId = currentRequestId();
+  if (requestId !== undefined) metadata.set(REQUEST_ID_HEADER, requestId);
+  return metadata;
 }

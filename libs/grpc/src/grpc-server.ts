@@ -10,6 +10,7 @@ import {
   type ServerWritableStream,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
+import { REQUEST_ID_HEADER, runWithIncomingRequestId } from '@switchboard/observability';
 import { AppError, toAppError } from '@switchboard/errors';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -139,7 +140,8 @@ export function createGrpcServer(options: {
 
       // Called inside an async function, so a handler that throws before returning its promise
       // is answered like one that rejects; finish never throws, and the last catch is for bugs.
-      void (async () => {
+      // It runs in the caller's request id, so its log lines carry it (ADR 18).
+      void runWithIncomingRequestId(call.metadata.get(REQUEST_ID_HEADER)[0], async () => {
         let response: Res;
         try {
           assertDecoded(call.request, path);
@@ -156,7 +158,7 @@ export function createGrpcServer(options: {
           return;
         }
         finish(null, response);
-      })().catch((thrown: unknown) => logger.error({ err: thrown, path }, 'unary call failed'));
+      }).catch((thrown: unknown) => logger.error({ err: thrown, path }, 'unary call failed'));
     };
   }
 

@@ -9,3 +9,11 @@ export {
   type ReadinessCheck,
   type ReadinessReport,
 } from './ops-server.js';
+export {
+  REQUEST_ID_HEADER,
+  currentRequestId,
+  isValidRequestId,
+  requestIdFrom,
+  runWithIncomingRequestId,
+  runWithRequestId,
+} from './request-id.js';

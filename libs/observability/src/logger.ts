@@ -1,15 +1,29 @@
-import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { pino, type Logger, type LevelWithSilent, type LoggerOptions } from 'pino';
+import { currentRequestId } from './request-id.js';
 
 export type { Logger };
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-/** JSON logs on stdout, one line per event, with the service name on every line. */
-export function createLogger(options: { service: string; level: LevelWithSilent }): Logger {
-  return pino({
+/**
+ * JSON logs on stdout, one line per event, with the service name on every line, and the
+ * request id on every line written for a request (request-id.ts), whichever logger writes it.
+ */
+export function createLogger(options: {
+  service: string;
+  level: LevelWithSilent;
+  /** Where the lines go; stdout unless a test reads them. */
+  destination?: { write(line: string): void };
+}): Logger {
+  const pinoOptions: LoggerOptions = {
     level: options.level,
     base: { service: options.service },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
-  });
+    mixin: () => {
+      const requestId = currentRequestId();
+      return requestId === undefined ? {} : { requestId };
+    },
+  };
+  return options.destination ? pino(pinoOptions, options.destination) : pino(pinoOptions);
 }

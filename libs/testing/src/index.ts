@@ -10,7 +10,7 @@ export {
   type ServiceProcess,
   type ServiceProcessOptions,
 } from './service-process.js';
-export { testLogger } from './test-logger.js';
+export { capturingLogger, testLogger } from './test-logger.js';
 export {
   DEFAULT_FUZZ_RUNS,
   formatFuzzReport,

@@ -11,3 +11,17 @@ export function testLogger(service = 'test'): Logger {
   const level = LOG_LEVELS.includes(wanted as Level) ? (wanted as Level) : 'silent';
   return createLogger({ service, level });
 }
+
+/** A logger whose lines the test reads back (parsed), for what a service writes in its logs. */
+export function capturingLogger(service = 'test'): {
+  logger: Logger;
+  lines: Record<string, unknown>[];
+} {
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger({
+    service,
+    level: 'debug',
+    destination: { write: (line) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+  });
+  return { logger, lines };
+}

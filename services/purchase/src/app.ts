@@ -178,6 +178,15 @@ export function createApp(deps: {
       earlyRetries: config.admissionEarlyRetries,
       requestTimeoutMs: config.requestTimeoutMs,
       keepAliveTimeoutMs: config.httpKeepAliveTimeoutMs,
+      edge: {
+        headersTimeoutMs: config.httpHeadersTimeoutMs,
+        requestTimeoutMs: config.httpRequestTimeoutMs,
+        connectionsCheckIntervalMs: config.httpConnectionsCheckIntervalMs,
+        maxHeaderSizeBytes: config.httpMaxHeaderSizeBytes,
+        maxConnections: config.httpMaxConnections,
+        rateLimitMax: config.httpRateLimitMax,
+        rateLimitWindowMs: config.httpRateLimitWindowMs,
+      },
     });
     await http.listen({
       host: config.httpHost,

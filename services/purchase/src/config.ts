@@ -10,6 +10,7 @@ import {
   tlsFilesFrom,
   url,
   type Env,
+  mustBeAtLeast,
   mustExceed,
 } from '@switchboard/config';
 import { limitRangeProblem } from '@switchboard/admission';
@@ -72,6 +73,41 @@ export const configSpec = {
     max: 60_000,
   }),
   httpKeepAliveTimeoutMs: integer('HTTP_KEEP_ALIVE_TIMEOUT_MS', { default: 65_000, min: 1_000 }),
+  // The edge's limits against slow and greedy clients (ADR 18). A client gets this long to send
+  // its request line and headers, and this long for its whole request with its body.
+  httpHeadersTimeoutMs: integer('HTTP_HEADERS_TIMEOUT_MS', {
+    default: 10_000,
+    min: 100,
+    max: 300_000,
+  }),
+  httpRequestTimeoutMs: integer('HTTP_REQUEST_TIMEOUT_MS', {
+    default: 10_000,
+    min: 100,
+    max: 300_000,
+  }),
+  // Node checks the two timeouts above only this often (30 s by its default): a slow socket is
+  // closed between its timeout and its timeout plus this.
+  httpConnectionsCheckIntervalMs: integer('HTTP_CONNECTIONS_CHECK_INTERVAL_MS', {
+    default: 1_000,
+    min: 100,
+    max: 60_000,
+  }),
+  // Request line plus headers; Node's own default (16 KiB). Larger gets 431.
+  httpMaxHeaderSizeBytes: integer('HTTP_MAX_HEADER_SIZE_BYTES', {
+    default: 16_384,
+    min: 1_024,
+    max: 1_048_576,
+  }),
+  // Open client connections at once; the next are closed as soon as they are accepted.
+  httpMaxConnections: integer('HTTP_MAX_CONNECTIONS', { default: 20_000, min: 1, max: 1_000_000 }),
+  // Requests per client IP per window (@fastify/rate-limit); 0 turns the limit off, for a
+  // deployment where every request arrives from the balancer's address.
+  httpRateLimitMax: integer('HTTP_RATE_LIMIT_MAX', { default: 1_200, min: 0, max: 100_000_000 }),
+  httpRateLimitWindowMs: integer('HTTP_RATE_LIMIT_WINDOW_MS', {
+    default: 60_000,
+    min: 1_000,
+    max: 3_600_000,
+  }),
   loadBalancerIdleTimeoutMs: integer('LOAD_BALANCER_IDLE_TIMEOUT_MS', {
     default: 60_000,
     min: 0,
@@ -151,6 +187,16 @@ export function readConfig(env: Env) {
       { name: 'HTTP_KEEP_ALIVE_TIMEOUT_MS', ms: config.httpKeepAliveTimeoutMs },
       { name: 'LOAD_BALANCER_IDLE_TIMEOUT_MS', ms: config.loadBalancerIdleTimeoutMs },
       'the load balancer must close an idle connection first, or it may send a request down a socket purchase is closing (a 502)',
+    ),
+    mustBeAtLeast(
+      { name: 'HTTP_REQUEST_TIMEOUT_MS', ms: config.httpRequestTimeoutMs },
+      { name: 'HTTP_HEADERS_TIMEOUT_MS', ms: config.httpHeadersTimeoutMs },
+      'the headers are part of the request (Node refuses to start otherwise)',
+    ),
+    mustExceed(
+      { name: 'HTTP_HEADERS_TIMEOUT_MS', ms: config.httpHeadersTimeoutMs },
+      { name: 'HTTP_CONNECTIONS_CHECK_INTERVAL_MS', ms: config.httpConnectionsCheckIntervalMs },
+      'a slow socket is closed up to one check interval after its timeout',
     ),
     mustExceed(
       { name: 'DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', ms: config.dbIdleInTransactionTimeoutMs },

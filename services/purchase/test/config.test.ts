@@ -21,6 +21,14 @@ describe('purchase config', () => {
       admissionQueueSize: 16,
       admissionQueueTimeoutMs: 20,
       inventoryTlsServerName: 'inventory',
+      // The edge (ADR 18): timeouts checked every second, limits a real edge would use.
+      httpHeadersTimeoutMs: 10_000,
+      httpRequestTimeoutMs: 10_000,
+      httpConnectionsCheckIntervalMs: 1_000,
+      httpMaxHeaderSizeBytes: 16_384,
+      httpMaxConnections: 20_000,
+      httpRateLimitMax: 1_200,
+      httpRateLimitWindowMs: 60_000,
     });
     // No certificates: plaintext TCP (compose always sets them: ADR 15).
     expect(config.grpcTls).toBeUndefined();
@@ -181,6 +189,47 @@ describe('purchase config', () => {
       ),
       expect.stringMatching(
         /^SHUTDOWN_TIMEOUT_MS \(4000 ms\) must be longer than SHUTDOWN_DELAY_MS \+ REQUEST_TIMEOUT_MS \(7000 ms\)/,
+      ),
+    ]);
+  });
+
+  it('refuses edge timeouts that disagree: headers after the request, a check as slow as them', () => {
+    let error: unknown;
+    try {
+      readConfig({
+        DATABASE_URL: 'postgres://purchase:purchase@postgres:5432/purchase',
+        HTTP_HEADERS_TIMEOUT_MS: '20000',
+        HTTP_REQUEST_TIMEOUT_MS: '10000',
+        HTTP_CONNECTIONS_CHECK_INTERVAL_MS: '30000',
+        HTTP_MAX_HEADER_SIZE_BYTES: '10',
+        HTTP_RATE_LIMIT_MAX: '-1',
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    // Each value alone first, all of them at once.
+    expect((error as ConfigError).problems).toEqual([
+      expect.stringMatching(/^HTTP_MAX_HEADER_SIZE_BYTES: must be between 1024 and 1048576/),
+      expect.stringMatching(/^HTTP_RATE_LIMIT_MAX: must be between 0 and/),
+    ]);
+
+    try {
+      readConfig({
+        DATABASE_URL: 'postgres://purchase:purchase@postgres:5432/purchase',
+        HTTP_HEADERS_TIMEOUT_MS: '20000',
+        HTTP_REQUEST_TIMEOUT_MS: '10000',
+        HTTP_CONNECTIONS_CHECK_INTERVAL_MS: '30000',
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect((error as ConfigError).problems).toEqual([
+      expect.stringMatching(
+        /^HTTP_REQUEST_TIMEOUT_MS \(10000 ms\) must be at least HTTP_HEADERS_TIMEOUT_MS \(20000 ms\)/,
+      ),
+      expect.stringMatching(
+        /^HTTP_HEADERS_TIMEOUT_MS \(20000 ms\) must be longer than HTTP_CONNECTIONS_CHECK_INTERVAL_MS \(30000 ms\)/,
       ),
     ]);
   });

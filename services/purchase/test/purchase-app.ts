@@ -1,10 +1,13 @@
-import { createMetricsRegistry } from '@switchboard/observability';
+import { createMetricsRegistry, type Logger } from '@switchboard/observability';
 import { testLogger } from '@switchboard/testing';
 import { createApp, type PurchaseApp } from '../src/app.js';
 import { readConfig } from '../src/config.js';
 
 /** Builds and starts purchase in-process on free ports, configured like main.ts does. */
-export async function startPurchase(env: Record<string, string>): Promise<{
+export async function startPurchase(
+  env: Record<string, string>,
+  logger: Logger = testLogger('purchase'),
+): Promise<{
   app: PurchaseApp;
   baseUrl: string;
   opsUrl: string;
@@ -15,9 +18,10 @@ export async function startPurchase(env: Record<string, string>): Promise<{
     HTTP_HOST: '127.0.0.1',
     OPS_HOST: '127.0.0.1',
     SHUTDOWN_DELAY_MS: '0',
+    // Every test request comes from 127.0.0.1: the per-client limit has tests of its own.
+    HTTP_RATE_LIMIT_MAX: '0',
     ...env,
   });
-  const logger = testLogger('purchase');
   const app = createApp({
     config,
     logger,

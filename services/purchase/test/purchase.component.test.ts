@@ -819,12 +819,15 @@ describe('under overload', () => {
 
 describe('a client that ignores Retry-After', () => {
   /**
-   * A purchase with one slot and no queue, its slot held by a request whose body never comes
-   * (admission is the first thing a request meets, before its body is read).
+   * A purchase with one slot and no queue, its slot held by a purchase admitted and then
+   * blocked in the database: the test's own transaction has inserted its Idempotency-Key and
+   * not committed, so the purchase's claim of the key waits (a slow body would not do: admission
+   * takes its slot once the body is in, ADR 18).
    */
   async function fullPurchase(database: string, env: Record<string, string> = {}) {
+    const databaseUrl = await createDatabase(postgres, database);
     const full = await startPurchase({
-      DATABASE_URL: await createDatabase(postgres, database),
+      DATABASE_URL: databaseUrl,
       INVENTORY_TARGET: inventory.grpcTarget,
       NATS_URL: nats.url,
       ADMISSION_INITIAL_LIMIT: '1',
@@ -833,10 +836,23 @@ describe('a client that ignores Retry-After', () => {
       ADMISSION_QUEUE_SIZE: '0',
       ...env,
     });
+    const key = randomUUID();
+    const blocker = new pg.Client({ connectionString: databaseUrl });
+    await blocker.connect();
+    await blocker.query('BEGIN');
+    await blocker.query(
+      `INSERT INTO idempotency_keys (key, fingerprint, order_id, state)
+       VALUES ($1, 'held by the test', $2, 'IN_PROGRESS')`,
+      [key, randomUUID()],
+    );
+    const body = JSON.stringify({
+      customerId: 'holder',
+      items: [{ sku: 'sku-sticker', quantity: 1 }],
+    });
     const holder = connect(Number(new URL(full.baseUrl).port), '127.0.0.1');
     holder.write(
       'POST /v1/purchases HTTP/1.1\r\nHost: purchase\r\nContent-Type: application/json\r\n' +
-        `Idempotency-Key: ${randomUUID()}\r\nContent-Length: 100\r\n\r\n`,
+        `Idempotency-Key: ${key}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
     // Full once a purchase is refused for want of a slot.
     await expect
@@ -848,6 +864,8 @@ describe('a client that ignores Retry-After', () => {
       freeSlot: () => holder.destroy(),
       async stop() {
         holder.destroy();
+        await blocker.query('ROLLBACK');
+        await blocker.end();
         await full.app.stop();
       },
     };

@@ -39,7 +39,11 @@ const SKU = 'sku-bench';
 const runId = randomUUID().slice(0, 8);
 // A project of its own, and purchase's port published on a free host port (it is not used:
 // the clients run inside purchase's network namespace), so a system already up is untouched.
-const project = composeProject(`switchboard-bench-${runId}`, { PURCHASE_PUBLIC_PORT: '0' });
+const project = composeProject(`switchboard-bench-${runId}`, {
+  PURCHASE_PUBLIC_PORT: '0',
+  // The whole crowd comes from one address: admission control is measured, not the per-IP limit.
+  HTTP_RATE_LIMIT_MAX: '0',
+});
 const loadScript = fileURLToPath(new URL('./overload-load.js', import.meta.url));
 
 let tornDown = false;

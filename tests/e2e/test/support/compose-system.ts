@@ -103,7 +103,8 @@ export async function startComposeSystem(
     .withBuild()
     // Host port 0: Docker picks a free one. `env` sets compose's own variables, such as
     // INVENTORY_TARGET, the transport purchase calls inventory over.
-    .withEnvironment({ PURCHASE_PUBLIC_PORT: '0', ...options.env })
+    // All the test's load arrives from one address (Docker's port proxy): no per-client limit.
+    .withEnvironment({ PURCHASE_PUBLIC_PORT: '0', HTTP_RATE_LIMIT_MAX: '0', ...options.env })
     // nats runs FROM scratch, with no shell for a healthcheck; the others have healthchecks.
     .withWaitStrategy(containerName('nats'), Wait.forLogMessage('Server is ready'))
     // dev-certs makes the certificates and exits; the services start only after it succeeded.

@@ -32,7 +32,13 @@ export function startInventory(
 
 /** Purchase as its image runs it; as `startInventory`, with its HTTP port in place of gRPC. */
 export function startPurchase(name: string, env: Record<string, string>): Promise<PurchaseProcess> {
-  return startService('purchase', name, { HTTP_PORT: '0', OPS_PORT: '0', ...env });
+  return startService('purchase', name, {
+    HTTP_PORT: '0',
+    OPS_PORT: '0',
+    // All the load of these tests comes from one address: the per-client limit is not tested here.
+    HTTP_RATE_LIMIT_MAX: '0',
+    ...env,
+  });
 }
 
 /** The ops server's URL (/livez, /readyz, /metrics) of a started service. */

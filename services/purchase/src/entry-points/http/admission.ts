@@ -11,8 +11,9 @@ import { startDeadlineNow, timeLeftMs } from './request-deadline.js';
 
 /**
  * Admission control of the routes registered on `app` (ADR 11). A request takes a slot of the
- * limiter first thing (onRequest: before its body is read or validated, so a refusal costs
- * little), waits briefly in the limiter's queue, or is answered 503 OVERLOADED with
+ * limiter once its body is in (preValidation: a client that sends its body slowly holds a
+ * socket until HTTP_REQUEST_TIMEOUT_MS, never a slot, ADR 18; validation and work come after,
+ * so a refusal still costs little), waits briefly in the limiter's queue, or is answered 503 OVERLOADED with
  * Retry-After at once. The Retry-After grows with the crowd of refused clients, so that they
  * come back at a rate the service can afford to refuse (retry-after.ts in the lib). A request
  * that comes back on a refused connection before its Retry-After is up is held until then
@@ -28,7 +29,7 @@ export function admitRequests(
     earlyRetries: EarlyRetryHold;
   },
 ): void {
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('preValidation', async (request, reply) => {
     // While held or queued, a client that goes away takes its request out of the line.
     const clientLeft = new AbortController();
     const leaveQueue = () => clientLeft.abort();

@@ -7,6 +7,15 @@ import type { Registry } from 'prom-client';
 import type { InventoryClient } from '../../domain/inventory-client.js';
 import type { PurchaseService } from '../../domain/purchase-service.js';
 import { admitRequests } from './admission.js';
+import {
+  addSecurityHeaders,
+  edgeServerOptions,
+  limitConnections,
+  limitPerClient,
+  registerRateLimit,
+  type EdgeLimits,
+} from './edge-limits.js';
+import { REQUEST_ID_OPTIONS, propagateRequestIds } from './request-ids.js';
 import { NO_EARLY_RETRY_HOLD, createEarlyRetryHold } from './early-retries.js';
 import { handleClientError, handleError, handleFrameworkError } from './error-replies.js';
 import { registerPurchaseRoutes } from './purchase-routes.js';
@@ -27,6 +36,8 @@ export function createHttpServer(deps: {
   requestTimeoutMs: number;
   /** Longer than the load balancer's idle timeout (checked in config.ts). */
   keepAliveTimeoutMs: number;
+  /** Timeouts and limits against slow and greedy clients (edge-limits.ts, ADR 18). */
+  edge: EdgeLimits;
 }): FastifyInstance {
   const app = Fastify({
     // Typed as Fastify's logger so the instance type matches plugins' FastifyInstance.
@@ -35,9 +46,12 @@ export function createHttpServer(deps: {
     // One log line per request is what the metrics are for; logs keep the exceptions.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
-    // A client gets this long to send its whole request; a slow one cannot hold a socket.
-    requestTimeout: 10_000,
+    // A client gets HTTP_HEADERS_TIMEOUT_MS for its headers and HTTP_REQUEST_TIMEOUT_MS for its
+    // whole request, checked every second; a slow one cannot hold a socket.
+    ...edgeServerOptions(deps.edge),
+    // A socket silent this long is closed (Node's own timer, exact).
     connectionTimeout: 15_000,
+    ...REQUEST_ID_OPTIONS,
     // Longer than the load balancer's idle timeout, so the balancer closes first and never
     // sends a request down a socket we are closing.
     keepAliveTimeout: deps.keepAliveTimeoutMs,
@@ -59,7 +73,11 @@ export function createHttpServer(deps: {
       },
     },
   });
+  limitConnections(app, deps.edge);
   registerHttpMetrics(app, deps.registry);
+  propagateRequestIds(app);
+  void addSecurityHeaders(app);
+  void registerRateLimit(app, deps.edge);
   // Keep-alive clients whose request is in flight at the stop get `Connection: close` with
   // their answer, so the stop does not wait for their keep-alive timeout.
   closeConnectionsWhenClosing(app);
@@ -72,6 +90,8 @@ export function createHttpServer(deps: {
   // The API routes, in a context of their own behind admission control; a 404 does no work,
   // and the ops port (/livez, /readyz, /metrics) is another server, so neither is limited.
   void app.register((api, _options, done) => {
+    // A client over its share is refused first, before it takes a slot of admission control.
+    limitPerClient(api, deps.edge);
     admitRequests(api, {
       limiter: deps.limiter,
       retryAfter: deps.retryAfter,
