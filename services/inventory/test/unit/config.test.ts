@@ -6,6 +6,7 @@ describe('readConfig', () => {
   it('needs only DATABASE_URL and defaults the rest', () => {
     expect(readConfig({ DATABASE_URL: 'postgres://u:p@db:5432/inventory' })).toEqual({
       databaseUrl: 'postgres://u:p@db:5432/inventory',
+      databasePasswordFile: '',
       grpcHost: '0.0.0.0',
       grpcPort: 50051,
       grpcSocketPath: '',
