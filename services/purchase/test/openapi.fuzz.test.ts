@@ -344,23 +344,20 @@ describe('every answer matches the document', () => {
     )) as unknown as Document;
   });
 
-  it.each(OPERATIONS)(
-    '%s %s: any input generated from its schemas',
-    async (method, path) => {
-      const operation = document.paths[path]?.[method];
-      if (!operation) throw new Error(`the document has no ${method} ${path}`);
-      await fuzz(
-        `OpenAPI ${method.toUpperCase()} ${path}`,
-        requestsFor(path, method, operation, runId),
-        async (request) => {
-          const answer = await rawRequest(port, { method: method.toUpperCase(), ...request });
-          const outcome = checkConforms(operation, answer, validateAgainst);
-          if (answer?.status === 201)
-            createdOrderIds.push((JSON.parse(answer.body) as { orderId: string }).orderId);
-          return outcome;
-        },
-      );
-      expect((await fetch(`${purchase.opsUrl}/livez`)).status).toBe(200);
-    },
-  );
+  it.each(OPERATIONS)('%s %s: any input generated from its schemas', async (method, path) => {
+    const operation = document.paths[path]?.[method];
+    if (!operation) throw new Error(`the document has no ${method} ${path}`);
+    await fuzz(
+      `OpenAPI ${method.toUpperCase()} ${path}`,
+      requestsFor(path, method, operation, runId),
+      async (request) => {
+        const answer = await rawRequest(port, { method: method.toUpperCase(), ...request });
+        const outcome = checkConforms(operation, answer, validateAgainst);
+        if (answer?.status === 201)
+          createdOrderIds.push((JSON.parse(answer.body) as { orderId: string }).orderId);
+        return outcome;
+      },
+    );
+    expect((await fetch(`${purchase.opsUrl}/livez`)).status).toBe(200);
+  });
 });

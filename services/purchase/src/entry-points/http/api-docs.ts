@@ -34,13 +34,16 @@ export async function registerApiDocs(app: FastifyInstance): Promise<void> {
         version: '1',
       },
     },
-    transformObject: ({ openapiObject }) => requiredHeadersLifted(openapiObject),
+    transformObject: (document) =>
+      'openapiObject' in document
+        ? requiredHeadersLifted(document.openapiObject)
+        : document.swaggerObject,
   });
   await app.register(swaggerUi, {
     routePrefix: API_DOCS_PATH,
     staticCSP: EXPLORER_CSP,
-    // swagger-ui would otherwise send the document to an online validator.
-    validatorUrl: null,
+    // No online validator: swagger-ui would send it the document (the plugin's default too).
+    validatorUrl: false,
   });
 }
 
