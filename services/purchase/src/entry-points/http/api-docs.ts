@@ -22,8 +22,10 @@ const EXPLORER_CSP =
  * routes: it collects them as they are added. Its own routes are outside the API's context,
  * so neither admission control nor the per-client limit counts them.
  */
-export async function registerApiDocs(app: FastifyInstance): Promise<void> {
-  await app.register(swagger, {
+export function registerApiDocs(app: FastifyInstance): void {
+  // Both queued now, in order, like every other plugin: awaited, the second would be queued
+  // after the routes and the start would hang.
+  void app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
       info: {
@@ -39,7 +41,7 @@ export async function registerApiDocs(app: FastifyInstance): Promise<void> {
         ? requiredHeadersLifted(document.openapiObject)
         : document.swaggerObject,
   });
-  await app.register(swaggerUi, {
+  void app.register(swaggerUi, {
     routePrefix: API_DOCS_PATH,
     staticCSP: EXPLORER_CSP,
     // No online validator: swagger-ui would send it the document (the plugin's default too).

@@ -85,7 +85,7 @@ export function createHttpServer(deps: {
   app.setErrorHandler(handleError);
   // GET /docs: the OpenAPI document of the routes below and its explorer. Before the routes:
   // it collects them as they are added.
-  void registerApiDocs(app);
+  registerApiDocs(app);
   app.setNotFoundHandler((request, reply) =>
     reply
       .code(404)
