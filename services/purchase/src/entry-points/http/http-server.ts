@@ -7,6 +7,7 @@ import type { Registry } from 'prom-client';
 import type { InventoryClient } from '../../domain/inventory-client.js';
 import type { PurchaseService } from '../../domain/purchase-service.js';
 import { admitRequests } from './admission.js';
+import { registerApiDocs } from './api-docs.js';
 import {
   addSecurityHeaders,
   edgeServerOptions,
@@ -82,6 +83,9 @@ export function createHttpServer(deps: {
   // their answer, so the stop does not wait for their keep-alive timeout.
   closeConnectionsWhenClosing(app);
   app.setErrorHandler(handleError);
+  // GET /docs: the OpenAPI document of the routes below and its explorer. Before the routes:
+  // it collects them as they are added.
+  registerApiDocs(app);
   app.setNotFoundHandler((request, reply) =>
     reply
       .code(404)

@@ -4,6 +4,7 @@ import type { PurchaseRequest } from '../../domain/order.js';
 import type { PurchaseService } from '../../domain/purchase-service.js';
 import { sendError } from './error-replies.js';
 import { requestDeadline } from './request-deadline.js';
+import { orderSchema, responsesOf } from './response-schemas.js';
 import { idempotencyHeadersSchema, orderIdParamsSchema, purchaseBodySchema } from './schemas.js';
 
 export function registerPurchaseRoutes(
@@ -12,7 +13,27 @@ export function registerPurchaseRoutes(
 ): void {
   app.post<{ Body: PurchaseRequest; Headers: { 'idempotency-key': string } }>(
     '/v1/purchases',
-    { schema: { body: purchaseBodySchema, headers: idempotencyHeadersSchema } },
+    {
+      schema: {
+        summary: 'Buys the items: reserves their stock and stores the order',
+        description:
+          'All items or none. The same Idempotency-Key and body again replays the stored ' +
+          'answer (header Idempotent-Replayed: true).',
+        tags: ['purchases'],
+        body: purchaseBodySchema,
+        headers: idempotencyHeadersSchema,
+        response: responsesOf(
+          {
+            201: {
+              description: 'The order, stored; Location is its URL.',
+              headers: { location: { type: 'string' } },
+              ...orderSchema,
+            },
+          },
+          [409, 413, 415, 422],
+        ),
+      },
+    },
     async (request, reply) => {
       const { outcome, replayed } = await deps.purchases.purchase(
         request.headers['idempotency-key'],
@@ -33,7 +54,14 @@ export function registerPurchaseRoutes(
 
   app.get<{ Params: { id: string } }>(
     '/v1/purchases/:id',
-    { schema: { params: orderIdParamsSchema } },
+    {
+      schema: {
+        summary: 'Reads an order',
+        tags: ['purchases'],
+        params: orderIdParamsSchema,
+        response: responsesOf({ 200: { description: 'The order.', ...orderSchema } }, [404, 414]),
+      },
+    },
     async (request) => {
       const order = await deps.purchases.findOrder(request.params.id);
       if (!order) throw new AppError('NOT_FOUND', `no purchase ${request.params.id}`);

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { InventoryClient } from '../../domain/inventory-client.js';
 import { requestDeadline } from './request-deadline.js';
+import { responsesOf, stockPageSchema, stockSchema } from './response-schemas.js';
 import { skuParamsSchema, stockQuerySchema } from './schemas.js';
 
 /** Stock is inventory's: purchase only passes the reads through, with the request's deadline. */
@@ -10,7 +11,14 @@ export function registerStockRoutes(
 ): void {
   app.get<{ Querystring: { pageSize: string; pageToken: string } }>(
     '/v1/stock',
-    { schema: { querystring: stockQuerySchema } },
+    {
+      schema: {
+        summary: 'Lists the stock of every SKU, a page at a time',
+        tags: ['stock'],
+        querystring: stockQuerySchema,
+        response: responsesOf({ 200: { description: 'A page of stock.', ...stockPageSchema } }, []),
+      },
+    },
     async (request, reply) => {
       const page = await deps.inventory.listStock(
         { pageSize: Number(request.query.pageSize), pageToken: request.query.pageToken },
@@ -22,7 +30,14 @@ export function registerStockRoutes(
 
   app.get<{ Params: { sku: string } }>(
     '/v1/stock/:sku',
-    { schema: { params: skuParamsSchema } },
+    {
+      schema: {
+        summary: "Reads one SKU's stock",
+        tags: ['stock'],
+        params: skuParamsSchema,
+        response: responsesOf({ 200: { description: 'Its stock.', ...stockSchema } }, [404, 414]),
+      },
+    },
     async (request, reply) =>
       deps.inventory.getStock(
         request.params.sku,
