@@ -1,0 +1,67 @@
+import { register } from 'node:module';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace';
+
+/**
+ * Starts the OpenTelemetry SDK of a service: HTTP spans by @fastify/otel, Postgres spans by the
+ * pg instrumentation, exported over OTLP. gRPC and NATS spans are written by libs/grpc and
+ * libs/bus (trace-context.ts), which the instrumentations cannot see through (ADR 17).
+ *
+ * Call it first in the entry point, then import the rest of the service: an instrumentation
+ * patches a module when it loads, so a module loaded before it is not traced.
+ *
+ * Off unless `OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set (and
+ * `OTEL_SDK_DISABLED` is not `true`): then nothing is loaded, and every span call is the API's
+ * no-op. The SDK reads the other standard variables itself (OTEL_SERVICE_NAME,
+ * OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG...).
+ */
+export interface Telemetry {
+  readonly enabled: boolean;
+  /** Exports the spans still buffered, then stops; nothing to do when off. */
+  shutdown(): Promise<void>;
+}
+
+/** The paths of the ops server, scraped every few seconds: no trace for them. */
+const UNTRACED_PATHS = new Set(['/livez', '/readyz', '/metrics', '/sockets']);
+
+export function tracingEnabled(env: NodeJS.ProcessEnv): boolean {
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return false;
+  return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+}
+
+export async function startTelemetry(options: {
+  /** The service.name of its spans, unless OTEL_SERVICE_NAME says otherwise. */
+  service: string;
+  env: NodeJS.ProcessEnv;
+  /** Where the spans go instead of OTLP (tests: an in-memory exporter); starts the SDK. */
+  spanProcessors?: SpanProcessor[];
+}): Promise<Telemetry> {
+  if (!options.spanProcessors && !tracingEnabled(options.env)) {
+    return { enabled: false, shutdown: async () => {} };
+  }
+  // ESM modules are patched through this loader hook, which must be in place before they load.
+  register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
+  // Loaded only when on, so a service with tracing off does not load the SDK at all.
+  const [{ NodeSDK }, { OTLPTraceExporter }, { PgInstrumentation }, { FastifyOtelInstrumentation }] =
+    await Promise.all([
+      import('@opentelemetry/sdk-node'),
+      import('@opentelemetry/exporter-trace-otlp-proto'),
+      import('@opentelemetry/instrumentation-pg'),
+      import('@fastify/otel'),
+    ]);
+  const sdk = new NodeSDK({
+    serviceName: options.env.OTEL_SERVICE_NAME || options.service,
+    ...(options.spanProcessors
+      ? { spanProcessors: options.spanProcessors }
+      : { traceExporter: new OTLPTraceExporter() }),
+    instrumentations: [
+      // A query outside any trace (the relay's polling, the retention) makes no trace of its own.
+      new PgInstrumentation({ requireParentSpan: true }),
+      new FastifyOtelInstrumentation({
+        registerOnInitialization: true,
+        ignorePaths: ({ url }) => UNTRACED_PATHS.has(url.split('?')[0] ?? url),
+      }),
+    ],
+  });
+  sdk.start();
+  return { enabled: true, shutdown: () => sdk.shutdown() };
+}
