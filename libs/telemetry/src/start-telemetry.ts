@@ -3,7 +3,7 @@ import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 
 /**
  * Starts the OpenTelemetry SDK of a service: HTTP spans by @fastify/otel, Postgres spans by the
- * pg instrumentation, exported over OTLP. gRPC and NATS spans are written by libs/grpc and
+ * pg instrumentation, exported over OTLP in batches. gRPC and NATS spans are written by libs/grpc and
  * libs/bus (trace-context.ts), which the instrumentations cannot see through (ADR 17).
  *
  * Call it first in the entry point, then import the rest of the service: an instrumentation
@@ -41,18 +41,16 @@ export async function startTelemetry(options: {
   // ESM modules are patched through this loader hook, which must be in place before they load.
   register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
   // Loaded only when on, so a service with tracing off does not load the SDK at all.
-  const [{ NodeSDK }, { OTLPTraceExporter }, { PgInstrumentation }, { FastifyOtelInstrumentation }] =
-    await Promise.all([
-      import('@opentelemetry/sdk-node'),
-      import('@opentelemetry/exporter-trace-otlp-proto'),
-      import('@opentelemetry/instrumentation-pg'),
-      import('@fastify/otel'),
-    ]);
+  const [{ NodeSDK }, { PgInstrumentation }, { FastifyOtelInstrumentation }] = await Promise.all([
+    import('@opentelemetry/sdk-node'),
+    import('@opentelemetry/instrumentation-pg'),
+    import('@fastify/otel'),
+  ]);
   const sdk = new NodeSDK({
     serviceName: options.env.OTEL_SERVICE_NAME || options.service,
-    ...(options.spanProcessors
-      ? { spanProcessors: options.spanProcessors }
-      : { traceExporter: new OTLPTraceExporter() }),
+    // Without processors of its own, the SDK builds the OTLP exporter the standard variables
+    // describe (OTEL_EXPORTER_OTLP_PROTOCOL: http/protobuf by default, http/json, grpc).
+    ...(options.spanProcessors ? { spanProcessors: options.spanProcessors } : {}),
     instrumentations: [
       // A query outside any trace (the relay's polling, the retention) makes no trace of its own.
       new PgInstrumentation({ requireParentSpan: true }),
