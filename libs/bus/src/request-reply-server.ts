@@ -1,7 +1,8 @@
 import { Svcm, type Service, type ServiceMsg } from '@nats-io/services';
 import { REQUEST_ID_HEADER, runWithIncomingRequestId } from '@switchboard/observability';
 import { AppError, natsServiceErrorOf, toAppError } from '@switchboard/errors';
-import { SpanKind, inSpan } from '@switchboard/telemetry';
+import { SpanKind, inSpan, markFailed } from '@switchboard/telemetry';
+import type { Span } from '@opentelemetry/api';
 import type { Bus } from './connection.js';
 import { requestMetrics } from './metrics.js';
 import { toNatsErrorReply } from './nats-error-headers.js';
@@ -87,7 +88,7 @@ export async function startNatsService(
               parent: traceContextOf(message.headers),
               attributes: messagingAttributes('process', subject),
             },
-            () => answer(message, subject, handler),
+            (span) => answer(message, subject, handler, span),
           ),
         ).catch((thrown: unknown) =>
           logger.error({ err: thrown, subject }, 'request not answered'),
@@ -100,12 +101,20 @@ export async function startNatsService(
   await bus.connection.flush();
   logger.info({ version: options.version, subjects }, 'NATS service started');
 
-  async function answer(message: ServiceMsg, subject: string, handler: EndpointHandler) {
+  async function answer(
+    message: ServiceMsg,
+    subject: string,
+    handler: EndpointHandler,
+    span: Span,
+  ) {
     const startedAt = performance.now();
     const timeoutMs = parseTimeout(message.headers?.get(TIMEOUT_HEADER));
     const deadline = timeoutMs === undefined ? undefined : new Date(Date.now() + timeoutMs);
     const controller = new AbortController();
-    const finish = (outcome: string) => metrics.observe('server', subject, outcome, startedAt);
+    const finish = (outcome: string) => {
+      metrics.observe('server', subject, outcome, startedAt);
+      if (outcome !== 'OK') markFailed(span, outcome);
+    };
 
     // Work whose caller has already given up is dropped, not done.
     if (timeoutMs !== undefined && timeoutMs <= 0) {

@@ -104,9 +104,11 @@ export async function runService(options: RunServiceOptions): Promise<void> {
     logger.info({ ...result, startEnded }, `${name} stopped`);
     if (options.afterStop) {
       const flushed = await settlesWithin(
-        options.afterStop().catch((error: unknown) =>
-          logger.warn({ err: error }, 'could not finish after the stop'),
-        ),
+        options
+          .afterStop()
+          .catch((error: unknown) =>
+            logger.warn({ err: error }, 'could not finish after the stop'),
+          ),
         shutdownTimeoutMs,
       );
       if (!flushed) logger.warn({}, 'the work after the stop did not end in time');

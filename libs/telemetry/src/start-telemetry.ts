@@ -51,6 +51,9 @@ export async function startTelemetry(options: {
     // Without processors of its own, the SDK builds the OTLP exporter the standard variables
     // describe (OTEL_EXPORTER_OTLP_PROTOCOL: http/protobuf by default, http/json, grpc).
     ...(options.spanProcessors ? { spanProcessors: options.spanProcessors } : {}),
+    // Traces only: metrics are Prometheus's (libs/observability), logs are pino's on stdout.
+    metricReaders: [],
+    logRecordProcessors: [],
     instrumentations: [
       // A query outside any trace (the relay's polling, the retention) makes no trace of its own.
       new PgInstrumentation({ requireParentSpan: true }),
