@@ -1,4 +1,3 @@
-import { register } from 'node:module';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 
 /**
@@ -38,14 +37,17 @@ export async function startTelemetry(options: {
   if (!options.spanProcessors && !tracingEnabled(options.env)) {
     return { enabled: false, shutdown: async () => {} };
   }
-  // ESM modules are patched through this loader hook, which must be in place before they load.
-  register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
   // Loaded only when on, so a service with tracing off does not load the SDK at all.
-  const [{ NodeSDK }, { PgInstrumentation }, { FastifyOtelInstrumentation }] = await Promise.all([
-    import('@opentelemetry/sdk-node'),
-    import('@opentelemetry/instrumentation-pg'),
-    import('@fastify/otel'),
-  ]);
+  const [{ register }, { NodeSDK }, { PgInstrumentation }, { FastifyOtelInstrumentation }] =
+    await Promise.all([
+      import('import-in-the-middle/register-hooks.mjs'),
+      import('@opentelemetry/sdk-node'),
+      import('@opentelemetry/instrumentation-pg'),
+      import('@fastify/otel'),
+    ]);
+  // An ESM `import pg from 'pg'` is patched only through a loader hook, in place before pg
+  // loads (Fastify needs none: @fastify/otel hooks in by diagnostics_channel).
+  register({ include: ['pg'] });
   const sdk = new NodeSDK({
     serviceName: options.env.OTEL_SERVICE_NAME || options.service,
     // Without processors of its own, the SDK builds the OTLP exporter the standard variables
