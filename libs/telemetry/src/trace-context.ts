@@ -26,14 +26,12 @@ export { ROOT_CONTEXT, SpanKind };
 
 /** Writes the current trace context into a carrier (headers, metadata) through `set`. */
 export function injectTraceContext(set: (key: string, value: string) => void): void {
-  propagation.inject(context.active(), undefined, {
-    set: (_carrier, key, value) => set(key, value),
-  });
+  propagation.inject(context.active(), {}, { set: (_carrier, key, value) => set(key, value) });
 }
 
 /** The trace context a caller sent, read through `get`; the root context when none. */
 export function extractTraceContext(get: (key: string) => string | undefined): Context {
-  return propagation.extract(ROOT_CONTEXT, undefined, {
+  return propagation.extract(ROOT_CONTEXT, {}, {
     get: (_carrier, key) => get(key),
     keys: () => [],
   });
