@@ -14,7 +14,7 @@ export function injectTraceHeaders(headers: MsgHdrs): void {
 }
 
 /** The trace context a message carries; the root context when it carries none. */
-export function traceContextOf(headers: Pick<MsgHdrs, 'get'> | undefined): Context {
+export function traceContextOf(headers: { get(key: string): string } | undefined): Context {
   return extractTraceContext((key) => headers?.get(key) || undefined);
 }
 

@@ -42,6 +42,7 @@ describe('the trace ids in log lines', () => {
       [ids.traceId, ids.spanId],
       [undefined, undefined],
     ]);
-    expect(exporter.getFinishedSpans().map((span) => span.name)).toEqual(['work']);
+    // The span ended and went to the exporter (asynchronously).
+    await expect.poll(() => exporter.getFinishedSpans().map((span) => span.name)).toEqual(['work']);
   });
 });
