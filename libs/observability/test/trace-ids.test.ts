@@ -1,20 +1,20 @@
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { SpanKind, inSpan } from '@switchboard/telemetry';
-import { startTelemetry } from '@switchboard/telemetry/start';
+import { startTelemetry, type Telemetry } from '@switchboard/telemetry/start';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/index.js';
 
 // The SDK on, with the spans kept in memory (this file only: vitest runs each file apart).
 const exporter = new InMemorySpanExporter();
-let shutdown: () => Promise<void>;
+let telemetry: Telemetry;
 beforeAll(async () => {
-  ({ shutdown } = await startTelemetry({
+  telemetry = await startTelemetry({
     service: 'test',
     env: {},
     spanProcessors: [new SimpleSpanProcessor({ exporter })],
-  }));
+  });
 });
-afterAll(() => shutdown());
+afterAll(() => telemetry.shutdown());
 
 function loggerWithLines() {
   const lines: Record<string, unknown>[] = [];
