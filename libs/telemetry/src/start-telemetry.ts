@@ -61,6 +61,11 @@ export async function startTelemetry(options: {
       new PgInstrumentation({ requireParentSpan: true }),
       new FastifyOtelInstrumentation({
         registerOnInitialization: true,
+        // One span per request and one for its handler; a span per hook is noise (and cost).
+        instrumentHooks: false,
+        // Named as the HTTP conventions say, `<method> <route>`, rather than `request`.
+        requestHook: (span, request) =>
+          span.updateName(`${request.method} ${request.routeOptions.url ?? request.url}`),
         ignorePaths: ({ url }) => UNTRACED_PATHS.has(url.split('?')[0] ?? url),
       }),
     ],

@@ -150,20 +150,31 @@ describe.each(TRANSPORTS)('one purchase over %s', (transport) => {
 
     // The purchase's trace: HTTP, Reserve (client and server), SQL, the relay's publish.
     const isNats = transport === 'NATS request-reply';
+    // Each process sends its spans in batches of its own: wait for the request's span, for
+    // inventory's server span (its queries end before it) and for the relay's publish.
+    const reserveServerName = isNats
+      ? 'process inventory.v1.Reserve'
+      : 'switchboard.inventory.v1.InventoryService/Reserve';
     await expect
-      .poll(() => spansOf(traceId).some((span) => span.name === 'send orders.events.confirmed'), {
-        timeout: 15_000,
-      })
+      .poll(
+        () => {
+          const names = spansOf(traceId).map((span) => `${span.service} ${span.name}`);
+          return (
+            names.includes('purchase POST /v1/purchases') &&
+            names.includes(`inventory ${reserveServerName}`) &&
+            names.includes('purchase send orders.events.confirmed')
+          );
+        },
+        { timeout: 15_000 },
+      )
       .toBe(true);
     const trace = spansOf(traceId);
-    const request = only(trace, 'request', 'SERVER');
+    const request = only(trace, 'POST /v1/purchases', 'SERVER');
     expect(request.service).toBe('purchase');
     const reserveClient = isNats
       ? only(trace, 'send inventory.v1.Reserve', 'PRODUCER')
       : only(trace, 'switchboard.inventory.v1.InventoryService/Reserve', 'CLIENT');
-    const reserveServer = isNats
-      ? only(trace, 'process inventory.v1.Reserve', 'CONSUMER')
-      : only(trace, 'switchboard.inventory.v1.InventoryService/Reserve', 'SERVER');
+    const reserveServer = only(trace, reserveServerName, isNats ? 'CONSUMER' : 'SERVER');
     expect([reserveClient.service, reserveServer.service]).toEqual(['purchase', 'inventory']);
     expect(isBelow(trace, reserveClient, request)).toBe(true);
     expect(reserveServer.parentSpanId).toBe(reserveClient.spanId);
