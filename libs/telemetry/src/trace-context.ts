@@ -31,10 +31,14 @@ export function injectTraceContext(set: (key: string, value: string) => void): v
 
 /** The trace context a caller sent, read through `get`; the root context when none. */
 export function extractTraceContext(get: (key: string) => string | undefined): Context {
-  return propagation.extract(ROOT_CONTEXT, {}, {
-    get: (_carrier, key) => get(key),
-    keys: () => [],
-  });
+  return propagation.extract(
+    ROOT_CONTEXT,
+    {},
+    {
+      get: (_carrier, key) => get(key),
+      keys: () => [],
+    },
+  );
 }
 
 /** The `traceparent` of the current span, to store with work done later (the outbox row). */
