@@ -5,6 +5,8 @@ import type { Bus } from './connection.js';
 import { deadLetterSubject } from './dead-letter-stream.js';
 import { EVENT_TYPE_HEADER, type Event, type EventType } from './event-type.js';
 import { consumerMetrics } from './metrics.js';
+import { ROOT_CONTEXT, SpanKind, inSpan, linkTo } from '@switchboard/telemetry';
+import { messagingAttributes, messagingSpanName, traceContextOf } from './trace-headers.js';
 
 /** What a handler knows of the message that carried its event. */
 export interface Delivery {
@@ -115,7 +117,28 @@ export async function startEventConsumer<T extends Event>(
     }
   }
 
-  async function handleMessage(message: JsMsg): Promise<void> {
+  /**
+   * Each delivery is the root of a trace of its own, with a link to the publisher's span
+   * rather than as its child: the event may be handled long after, several times (ADR 17).
+   */
+  function handleMessage(message: JsMsg): Promise<void> {
+    return inSpan(
+      messagingSpanName('process', message.subject),
+      {
+        kind: SpanKind.CONSUMER,
+        parent: ROOT_CONTEXT,
+        links: linkTo(traceContextOf(message.headers)),
+        attributes: {
+          ...messagingAttributes('process', message.subject),
+          'messaging.consumer.group.name': name,
+          'messaging.message.delivery_count': message.info.deliveryCount,
+        },
+      },
+      () => handleDelivery(message),
+    );
+  }
+
+  async function handleDelivery(message: JsMsg): Promise<void> {
     const delivery: Delivery = {
       subject: message.subject,
       streamSequence: message.info.streamSequence,

@@ -44,6 +44,11 @@ export interface EncodedEvent {
   /** EventType.name */
   type: string;
   data: Uint8Array;
+  /**
+   * The trace context of the transaction that wrote the event (the outbox row's), so the
+   * publish joins its trace although it happens later (ADR 17). None: the current context.
+   */
+  traceparent?: string;
 }
 
 export function encodeEvent<T extends Event>(type: EventType<T>, event: T): EncodedEvent {

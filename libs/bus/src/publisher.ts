@@ -1,5 +1,6 @@
 import type { PubAck } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
+import { SpanKind, contextOfTraceparent, inSpan } from '@switchboard/telemetry';
 import type { Bus } from './connection.js';
 import {
   EVENT_TYPE_HEADER,
@@ -8,6 +9,7 @@ import {
   type Event,
   type EventType,
 } from './event-type.js';
+import { injectTraceHeaders, messagingAttributes, messagingSpanName } from './trace-headers.js';
 
 /**
  * Publishes an encoded event to JetStream and resolves once the stream has stored it (the
@@ -19,13 +21,28 @@ export async function publishEncodedEvent(
   event: EncodedEvent,
   options: { timeoutMs?: number } = {},
 ): Promise<PubAck> {
-  const eventHeaders = headers();
-  eventHeaders.set(EVENT_TYPE_HEADER, event.type);
-  return bus.jetstream.publish(event.subject, event.data, {
-    msgID: event.eventId,
-    headers: eventHeaders,
-    timeout: options.timeoutMs ?? 5_000,
-  });
+  // A PRODUCER span in the trace of the event's writer; its context travels in the headers.
+  return inSpan(
+    messagingSpanName('send', event.subject),
+    {
+      kind: SpanKind.PRODUCER,
+      parent: event.traceparent === undefined ? undefined : contextOfTraceparent(event.traceparent),
+      attributes: {
+        ...messagingAttributes('send', event.subject),
+        'messaging.message.id': event.eventId,
+      },
+    },
+    () => {
+      const eventHeaders = headers();
+      eventHeaders.set(EVENT_TYPE_HEADER, event.type);
+      injectTraceHeaders(eventHeaders);
+      return bus.jetstream.publish(event.subject, event.data, {
+        msgID: event.eventId,
+        headers: eventHeaders,
+        timeout: options.timeoutMs ?? 5_000,
+      });
+    },
+  );
 }
 
 /**

@@ -3,10 +3,12 @@ import { REQUEST_ID_HEADER, currentRequestId } from '@switchboard/observability'
 import { errors, headers, type Msg } from '@nats-io/transport-node';
 import { AppError, toAppError } from '@switchboard/errors';
 import { backoff } from '@switchboard/resilience';
+import { SpanKind, inSpan } from '@switchboard/telemetry';
 import type { Bus } from './connection.js';
 import { requestMetrics } from './metrics.js';
 import { fromNatsErrorReply } from './nats-error-headers.js';
 import { TIMEOUT_HEADER } from './request-reply-protocol.js';
+import { injectTraceHeaders, messagingAttributes, messagingSpanName } from './trace-headers.js';
 
 export interface RequestOptions {
   /** When to give up; the request timeout and the server's deadline both come from it. */
@@ -47,7 +49,21 @@ export interface RequestRetryPolicy {
  * times the whole call, backoffs included, as the gRPC client's does; each attempt after the
  * first is counted in `nats_request_retries_total`.
  */
-export async function natsRequest(
+export function natsRequest(
+  bus: Bus,
+  subject: string,
+  payload: Uint8Array,
+  options: RequestOptions,
+): Promise<Uint8Array> {
+  // One PRODUCER span for the whole call, retries included; each attempt carries its context.
+  return inSpan(
+    messagingSpanName('send', subject),
+    { kind: SpanKind.PRODUCER, attributes: messagingAttributes('send', subject) },
+    () => requestWithRetries(bus, subject, payload, options),
+  );
+}
+
+async function requestWithRetries(
   bus: Bus,
   subject: string,
   payload: Uint8Array,
@@ -118,6 +134,8 @@ async function requestOnce(
   // The id of the request this call works for, passed on to the service (ADR 18).
   const requestId = currentRequestId();
   if (requestId !== undefined) sent.set(REQUEST_ID_HEADER, requestId);
+  // And the trace context beside it (ADR 17).
+  injectTraceHeaders(sent);
   let onAbort = () => {};
   const cancelled = new Promise<never>((_, reject) => {
     onAbort = () => reject(new AppError('CANCELLED', 'the call was cancelled'));

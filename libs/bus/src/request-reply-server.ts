@@ -1,10 +1,13 @@
 import { Svcm, type Service, type ServiceMsg } from '@nats-io/services';
 import { REQUEST_ID_HEADER, runWithIncomingRequestId } from '@switchboard/observability';
 import { AppError, natsServiceErrorOf, toAppError } from '@switchboard/errors';
+import { SpanKind, inSpan, markFailed } from '@switchboard/telemetry';
+import type { Span } from '@opentelemetry/api';
 import type { Bus } from './connection.js';
 import { requestMetrics } from './metrics.js';
 import { toNatsErrorReply } from './nats-error-headers.js';
 import { TIMEOUT_HEADER, endpointSubject } from './request-reply-protocol.js';
+import { messagingAttributes, messagingSpanName, traceContextOf } from './trace-headers.js';
 
 /**
  * The server side of request-reply over the NATS services API ("micro"): a named, versioned
@@ -76,8 +79,17 @@ export async function startNatsService(
         }
         // answer catches everything it can; this catch is the last line, for bugs. It runs in
         // the caller's request id, so its log lines carry it (ADR 18).
+        // The span is a child of the caller's (ADR 17): the caller waits for the reply.
         runWithIncomingRequestId(message.headers?.get(REQUEST_ID_HEADER), () =>
-          answer(message, subject, handler),
+          inSpan(
+            messagingSpanName('process', subject),
+            {
+              kind: SpanKind.CONSUMER,
+              parent: traceContextOf(message.headers),
+              attributes: messagingAttributes('process', subject),
+            },
+            (span) => answer(message, subject, handler, span),
+          ),
         ).catch((thrown: unknown) =>
           logger.error({ err: thrown, subject }, 'request not answered'),
         );
@@ -89,12 +101,20 @@ export async function startNatsService(
   await bus.connection.flush();
   logger.info({ version: options.version, subjects }, 'NATS service started');
 
-  async function answer(message: ServiceMsg, subject: string, handler: EndpointHandler) {
+  async function answer(
+    message: ServiceMsg,
+    subject: string,
+    handler: EndpointHandler,
+    span: Span,
+  ) {
     const startedAt = performance.now();
     const timeoutMs = parseTimeout(message.headers?.get(TIMEOUT_HEADER));
     const deadline = timeoutMs === undefined ? undefined : new Date(Date.now() + timeoutMs);
     const controller = new AbortController();
-    const finish = (outcome: string) => metrics.observe('server', subject, outcome, startedAt);
+    const finish = (outcome: string) => {
+      metrics.observe('server', subject, outcome, startedAt);
+      if (outcome !== 'OK') markFailed(span, outcome);
+    };
 
     // Work whose caller has already given up is dropped, not done.
     if (timeoutMs !== undefined && timeoutMs <= 0) {

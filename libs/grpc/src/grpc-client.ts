@@ -8,6 +8,7 @@ import {
   type ServiceError,
 } from '@grpc/grpc-js';
 import { REQUEST_ID_HEADER, currentRequestId } from '@switchboard/observability';
+import { SpanKind, inSpan } from '@switchboard/telemetry';
 import { AppError } from '@switchboard/errors';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -29,6 +30,7 @@ import type {
   ServiceDefinition,
   UnaryMethodDefinition,
 } from './types.js';
+import { rpcAttributes, rpcSpanName, withTraceContext } from './trace-metadata.js';
 
 export interface UnaryCallOptions {
   /** When to give up; the server sees it as the gRPC deadline and drops late work. */
@@ -161,7 +163,21 @@ export function createGrpcClient<S extends ServiceDefinition>(
     });
   }
 
-  async function unary<Req, Res>(
+  /** One CLIENT span per call, retries by grpc-js included; its context goes in the metadata. */
+  function unary<Req, Res>(
+    method: UnaryMethodDefinition<Req, Res>,
+    request: Req,
+    callOptions: UnaryCallOptions,
+    policy: MethodPolicy,
+  ): Promise<Res> {
+    return inSpan(
+      rpcSpanName(method.path),
+      { kind: SpanKind.CLIENT, attributes: rpcAttributes(method.path) },
+      () => unaryCall(method, request, callOptions, policy),
+    );
+  }
+
+  async function unaryCall<Req, Res>(
     method: UnaryMethodDefinition<Req, Res>,
     request: Req,
     callOptions: UnaryCallOptions,
@@ -295,9 +311,12 @@ function watchChannel(client: Client, peer: string, registry: Registry, logger?:
   watch();
 }
 
-/** The id of the request this call works for, passed on to the server (ADR 18). */
+/**
+ * The id of the request this call works for, passed on to the server (ADR 18), and the trace
+ * context beside it (ADR 17).
+ */
 function withRequestId(metadata: Metadata): Metadata {
   const requestId = currentRequestId();
   if (requestId !== undefined) metadata.set(REQUEST_ID_HEADER, requestId);
-  return metadata;
+  return withTraceContext(metadata);
 }

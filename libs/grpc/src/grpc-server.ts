@@ -11,6 +11,7 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { REQUEST_ID_HEADER, runWithIncomingRequestId } from '@switchboard/observability';
+import { SpanKind, inSpan, markFailed } from '@switchboard/telemetry';
 import { AppError, toAppError } from '@switchboard/errors';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -21,6 +22,7 @@ import type { TlsFiles } from './certificate-reloader.js';
 import { createServerTlsCredentials } from './tls-credentials.js';
 import { grpcMetrics, openStreamsGauge } from './metrics.js';
 import type { IsStreaming, RequestOf, ResponseOf, ServiceDefinition } from './types.js';
+import { rpcAttributes, rpcSpanName, traceContextOf } from './trace-metadata.js';
 
 /** What a handler knows of its call besides the request. */
 export interface CallContext {
@@ -141,24 +143,36 @@ export function createGrpcServer(options: {
       // Called inside an async function, so a handler that throws before returning its promise
       // is answered like one that rejects; finish never throws, and the last catch is for bugs.
       // It runs in the caller's request id, so its log lines carry it (ADR 18).
-      void runWithIncomingRequestId(call.metadata.get(REQUEST_ID_HEADER)[0], async () => {
-        let response: Res;
-        try {
-          assertDecoded(call.request, path);
-          response = await handler(call.request, {
-            deadline,
-            signal: controller.signal,
-            metadata: call.metadata,
-          });
-        } catch (thrown) {
-          const error = toAppError(thrown);
-          if (error.code === 'INTERNAL')
-            logger.error({ err: thrown, path }, 'unexpected error in handler');
-          finish(error);
-          return;
-        }
-        finish(null, response);
-      }).catch((thrown: unknown) => logger.error({ err: thrown, path }, 'unary call failed'));
+      // Its SERVER span is a child of the caller's CLIENT span, from the metadata (ADR 17).
+      void runWithIncomingRequestId(call.metadata.get(REQUEST_ID_HEADER)[0], () =>
+        inSpan(
+          rpcSpanName(path),
+          {
+            kind: SpanKind.SERVER,
+            parent: traceContextOf(call.metadata),
+            attributes: rpcAttributes(path),
+          },
+          async (span) => {
+            let response: Res;
+            try {
+              assertDecoded(call.request, path);
+              response = await handler(call.request, {
+                deadline,
+                signal: controller.signal,
+                metadata: call.metadata,
+              });
+            } catch (thrown) {
+              const error = toAppError(thrown);
+              if (error.code === 'INTERNAL')
+                logger.error({ err: thrown, path }, 'unexpected error in handler');
+              markFailed(span, error);
+              finish(error);
+              return;
+            }
+            finish(null, response);
+          },
+        ),
+      ).catch((thrown: unknown) => logger.error({ err: thrown, path }, 'unary call failed'));
     };
   }
 

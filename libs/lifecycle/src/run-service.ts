@@ -48,6 +48,11 @@ export interface RunServiceOptions {
    * gives the stop as long, and a start cut short by a signal gets as long to end.
    */
   shutdownTimeoutMs: number;
+  /**
+   * Runs after the app stopped, before the exit: sends what is still buffered (the spans of
+   * libs/telemetry). Bounded by shutdownTimeoutMs; a failure is logged, the exit code kept.
+   */
+  afterStop?: () => Promise<void>;
 }
 
 /**
@@ -97,6 +102,17 @@ export async function runService(options: RunServiceOptions): Promise<void> {
     // A start still under way ends at its next step, after stopping what it started last.
     const startEnded = await settlesWithin(starting, shutdownTimeoutMs);
     logger.info({ ...result, startEnded }, `${name} stopped`);
+    if (options.afterStop) {
+      const flushed = await settlesWithin(
+        options
+          .afterStop()
+          .catch((error: unknown) =>
+            logger.warn({ err: error }, 'could not finish after the stop'),
+          ),
+        shutdownTimeoutMs,
+      );
+      if (!flushed) logger.warn({}, 'the work after the stop did not end in time');
+    }
     exit(result.clean && startEnded ? EXIT_CODES.stopped : EXIT_CODES.failed);
   }
 

@@ -85,6 +85,21 @@ describe('runService', () => {
     },
   );
 
+  it('runs afterStop once the app has stopped, before the exit', async () => {
+    const service = startService({ STEP_MS: '200' });
+    await service.printed('ready');
+
+    service.signal('SIGTERM');
+    const exit = await service.exited;
+
+    expect(exit.code).toBe(EXIT_CODES.stopped);
+    const lines = service.lines();
+    expect(lines.slice(lines.indexOf('log: fixture stopped'))).toEqual([
+      'log: fixture stopped',
+      'after stop',
+    ]);
+  });
+
   it.each([
     ['SIGTERM', 'SIGTERM'],
     ['SIGTERM', 'SIGINT'],

@@ -1,4 +1,5 @@
 import { pino, type Logger, type LevelWithSilent, type LoggerOptions } from 'pino';
+import { currentTraceIds } from '@switchboard/telemetry';
 import { currentRequestId } from './request-id.js';
 
 export type { Logger };
@@ -7,7 +8,8 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 
 /**
  * JSON logs on stdout, one line per event, with the service name on every line, and the
- * request id on every line written for a request (request-id.ts), whichever logger writes it.
+ * request id on every line written for a request (request-id.ts), whichever logger writes it,
+ * and the trace_id and span_id of the current span when tracing is on (ADR 17).
  */
 export function createLogger(options: {
   service: string;
@@ -22,7 +24,7 @@ export function createLogger(options: {
     formatters: { level: (label) => ({ level: label }) },
     mixin: () => {
       const requestId = currentRequestId();
-      return requestId === undefined ? {} : { requestId };
+      return { ...(requestId === undefined ? {} : { requestId }), ...currentTraceIds() };
     },
   };
   return options.destination ? pino(pinoOptions, options.destination) : pino(pinoOptions);

@@ -37,6 +37,7 @@ interface OutboxRow {
   subject: string;
   event_type: string;
   payload: Buffer;
+  traceparent: string | null;
 }
 
 /**
@@ -59,7 +60,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   async function relayRound(): Promise<{ published: number; failed: boolean }> {
     const { publishedIds, failure } = await withTransaction(pool, async (client) => {
       const { rows } = await client.query<OutboxRow>(
-        `SELECT id, event_id, subject, event_type, payload FROM outbox
+        `SELECT id, event_id, subject, event_type, payload, traceparent FROM outbox
          WHERE published_at IS NULL
          ORDER BY id
          LIMIT $1
@@ -75,6 +76,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
             subject: row.subject,
             type: row.event_type,
             data: new Uint8Array(row.payload),
+            traceparent: row.traceparent ?? undefined,
           });
           publishedIds.push(row.id);
         } catch (error) {

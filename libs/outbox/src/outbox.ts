@@ -1,4 +1,5 @@
 import type { EncodedEvent } from '@switchboard/bus';
+import { currentTraceparent } from '@switchboard/telemetry';
 import type pg from 'pg';
 
 /** Anything that runs a query: the transaction's client, never the pool (see below). */
@@ -11,14 +12,17 @@ export type Queryable = Pick<pg.PoolClient, 'query'>;
  */
 export async function writeOutboxEvents(client: Queryable, events: EncodedEvent[]): Promise<void> {
   if (events.length === 0) return;
+  // The trace of the writing transaction, for the relay's publish (ADR 17); null when off.
+  const traceparent = currentTraceparent() ?? null;
   await client.query(
-    `INSERT INTO outbox (event_id, subject, event_type, payload)
-     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[])`,
+    `INSERT INTO outbox (event_id, subject, event_type, payload, traceparent)
+     SELECT *, $5::text FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[])`,
     [
       events.map((event) => event.eventId),
       events.map((event) => event.subject),
       events.map((event) => event.type),
       events.map((event) => Buffer.from(event.data)),
+      traceparent,
     ],
   );
 }

@@ -24,3 +24,9 @@ export {
   hostileString,
   type FuzzReport,
 } from './fuzz.js';
+export {
+  startOtlpReceiver,
+  type OtlpReceiver,
+  type ReceivedSpan,
+  type SpanKindName,
+} from './otlp-receiver.js';

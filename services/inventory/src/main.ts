@@ -1,17 +1,8 @@
-// The composition root of inventory: the only file that reads the environment. runService
-// handles the signals, the last-resort handler and the exit codes, as in every service.
-import { readConfigOrExit, runService } from '@switchboard/lifecycle';
-import { createLogger, createMetricsRegistry } from '@switchboard/observability';
-import { createApp } from './app.js';
-import { readConfig } from './config.js';
+// The entry point of inventory: the only file that reads the environment. Tracing starts first,
+// before anything else is imported: an instrumentation patches a module (pg, fastify) as it
+// loads, so the service itself comes in a dynamic import after it (ADR 17).
+import { startTelemetry } from '@switchboard/telemetry/start';
 
-const config = readConfigOrExit('inventory', () => readConfig(process.env));
-const logger = createLogger({ service: 'inventory', level: config.logLevel });
-const registry = createMetricsRegistry({ service: 'inventory' });
-
-await runService({
-  name: 'inventory',
-  logger,
-  app: createApp({ config, logger, registry }),
-  shutdownTimeoutMs: config.shutdownTimeoutMs,
-});
+const telemetry = await startTelemetry({ service: 'inventory', env: process.env });
+const { runInventory } = await import('./run.js');
+await runInventory(process.env, telemetry);

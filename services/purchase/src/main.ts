@@ -1,17 +1,8 @@
-// The composition root of purchase: the only file that reads the environment. runService
-// handles the signals, the last-resort handler and the exit codes, as in every service.
-import { readConfigOrExit, runService } from '@switchboard/lifecycle';
-import { createLogger, createMetricsRegistry } from '@switchboard/observability';
-import { createApp } from './app.js';
-import { readConfig } from './config.js';
+// The entry point of purchase: the only file that reads the environment. Tracing starts first,
+// before anything else is imported: an instrumentation patches a module (pg, fastify) as it
+// loads, so the service itself comes in a dynamic import after it (ADR 17).
+import { startTelemetry } from '@switchboard/telemetry/start';
 
-const config = readConfigOrExit('purchase', () => readConfig(process.env));
-const logger = createLogger({ service: 'purchase', level: config.logLevel });
-const registry = createMetricsRegistry({ service: 'purchase' });
-
-await runService({
-  name: 'purchase',
-  logger,
-  app: createApp({ config, logger, registry }),
-  shutdownTimeoutMs: config.shutdownTimeoutMs,
-});
+const telemetry = await startTelemetry({ service: 'purchase', env: process.env });
+const { runPurchase } = await import('./run.js');
+await runPurchase(process.env, telemetry);

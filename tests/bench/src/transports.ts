@@ -11,7 +11,8 @@
  * - net ping-pong: 16 bytes there and back on a raw socket, the floor of each socket type.
  * Environment: BENCH_DURATION_MS (per cell, default 2000), BENCH_ROUNDS (slices per cell, taken
  * in turn with the other rows', default 5), BENCH_CONCURRENCY (default 1,16,64,256), BENCH_ROWS
- * (only rows whose "call stack transport" contains it, e.g. "canned GetStock").
+ * (only rows whose "call stack transport" contains it, e.g. "canned GetStock"), BENCH_TRACING
+ * (off, or a sampling ratio such as 1 or 0.1: tracing on in the bench and inventory, tracing.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
@@ -30,6 +31,7 @@ import { REPO_ROOT, createDatabase, startNats, startPostgres } from '@switchboar
 import { cpuClock } from './cpu-clock.js';
 import { Cell, measureInterleaved, type CellResult } from './measure.js';
 import { netPingPong } from './net-ping-pong.js';
+import { startBenchTracing } from './tracing.js';
 
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 2000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -50,6 +52,7 @@ interface Row {
   prepare(concurrency: number): Promise<{ call: () => Promise<unknown>; close?: () => void }>;
 }
 
+const tracing = await startBenchTracing(process.env.BENCH_TRACING);
 const scratch = await mkdtemp(join(tmpdir(), 'bench-'));
 const children: ChildProcess[] = [];
 const [postgres, nats] = await Promise.all([startPostgres(), startNats()]);
@@ -73,6 +76,7 @@ try {
       SEED_FILE: seedFile,
       DB_POOL_MAX: '20',
       SHUTDOWN_DELAY_MS: '0',
+      ...tracing.env,
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -299,6 +303,7 @@ try {
   process.stderr.write('\n');
   await bus.drain();
 
+  console.log(`tracing: ${tracing.label}`);
   printTable(results);
   const summary = compare(results);
   for (const line of summary) console.log(line);
@@ -312,6 +317,7 @@ try {
         at: new Date().toISOString(),
         node: process.version,
         cpus: cpus().length,
+        tracing: tracing.label,
         durationMsPerCell: DURATION_MS,
         roundsPerCell: ROUNDS,
         results,
@@ -327,6 +333,7 @@ try {
   await sleep(500);
   await Promise.all([postgres.stop(), nats.stop()]);
   await rm(scratch, { recursive: true, force: true });
+  await tracing.stop();
 }
 process.exit(0);
 

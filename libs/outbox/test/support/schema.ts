@@ -12,7 +12,8 @@ export const OUTBOX_SCHEMA = `
     created_at   timestamptz NOT NULL DEFAULT now(),
     published_at timestamptz,
     attempts     integer NOT NULL DEFAULT 0,
-    last_error   text
+    last_error   text,
+    traceparent  text
   );
   CREATE INDEX outbox_unpublished ON outbox (id) WHERE published_at IS NULL;
   CREATE INDEX outbox_published_at ON outbox (published_at) WHERE published_at IS NOT NULL;

@@ -1,0 +1,113 @@
+import {
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  context,
+  propagation,
+  trace,
+  type Attributes,
+  type Context,
+  type Link,
+  type Span,
+} from '@opentelemetry/api';
+
+/**
+ * The W3C trace context as every transport carries it: `traceparent` (and `tracestate`) in the
+ * gRPC metadata, the NATS headers and the outbox row, beside the request id (ADR 17, ADR 18).
+ * Only @opentelemetry/api here: with the SDK off (start-telemetry.ts) every call below is the
+ * API's no-op, so the transports pay nearly nothing.
+ */
+export const TRACEPARENT_HEADER = 'traceparent';
+
+/** Who wrote the spans: one tracer for the code of this repository. */
+const tracer = () => trace.getTracer('switchboard');
+
+export { ROOT_CONTEXT, SpanKind };
+
+/** Writes the current trace context into a carrier (headers, metadata) through `set`. */
+export function injectTraceContext(set: (key: string, value: string) => void): void {
+  propagation.inject(context.active(), {}, { set: (_carrier, key, value) => set(key, value) });
+}
+
+/** The trace context a caller sent, read through `get`; the root context when none. */
+export function extractTraceContext(get: (key: string) => string | undefined): Context {
+  return propagation.extract(
+    ROOT_CONTEXT,
+    {},
+    {
+      get: (_carrier, key) => get(key),
+      keys: () => [],
+    },
+  );
+}
+
+/** The `traceparent` of the current span, to store with work done later (the outbox row). */
+export function currentTraceparent(): string | undefined {
+  let traceparent: string | undefined;
+  injectTraceContext((key, value) => {
+    if (key === TRACEPARENT_HEADER) traceparent = value;
+  });
+  return traceparent;
+}
+
+/** The context a stored `traceparent` names; the root context when absent or invalid. */
+export function contextOfTraceparent(traceparent: string | null | undefined): Context {
+  return extractTraceContext((key) =>
+    key === TRACEPARENT_HEADER ? (traceparent ?? undefined) : undefined,
+  );
+}
+
+/** A link to the span of `linked`, when it has one: how an asynchronous hop is joined. */
+export function linkTo(linked: Context): Link[] {
+  const spanContext = trace.getSpanContext(linked);
+  return spanContext && trace.isSpanContextValid(spanContext) ? [{ context: spanContext }] : [];
+}
+
+/** The ids of the current span, for the log lines (the logger's mixin). */
+export function currentTraceIds(): { trace_id: string; span_id: string } | undefined {
+  const spanContext = trace.getActiveSpan()?.spanContext();
+  if (!spanContext || !trace.isSpanContextValid(spanContext)) return undefined;
+  return { trace_id: spanContext.traceId, span_id: spanContext.spanId };
+}
+
+export interface SpanOptions {
+  kind: SpanKind;
+  attributes?: Attributes;
+  /** The parent; the current context when left out. */
+  parent?: Context;
+  links?: Link[];
+}
+
+/**
+ * Runs `work` in a new span, current for everything `work` does (so the calls it makes carry
+ * it), and ends the span when `work` settles; a throw marks the span as an error and goes on.
+ */
+export async function inSpan<T>(
+  name: string,
+  options: SpanOptions,
+  work: (span: Span) => Promise<T>,
+): Promise<T> {
+  const parent = options.parent ?? context.active();
+  const span = tracer().startSpan(
+    name,
+    { kind: options.kind, attributes: options.attributes, links: options.links },
+    parent,
+  );
+  try {
+    return await context.with(trace.setSpan(parent, span), () => work(span));
+  } catch (error) {
+    markFailed(span, error);
+    throw error;
+  } finally {
+    span.end();
+  }
+}
+
+/** Marks a span as failed with what was thrown (or an error code the transport returned). */
+export function markFailed(span: Span, error: unknown): void {
+  if (error instanceof Error) span.recordException(error);
+  span.setStatus({
+    code: SpanStatusCode.ERROR,
+    message: error instanceof Error ? error.message : String(error),
+  });
+}
