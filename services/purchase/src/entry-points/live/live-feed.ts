@@ -58,7 +58,7 @@ export interface LiveFeed {
   /** The epoch of this process's sequence numbers. */
   readonly epoch: string;
   clientCount(): number;
-  /** Sets the whole state, as at start-up (no message is sent). */
+  /** Fills in the state read at start-up (no message is sent). */
   seed(state: { stock: StockLevel[]; orders: Order[] }): void;
   /** Applies a change, numbers it, keeps it for replays and sends it to every client. */
   publish(change: LiveChange): void;
@@ -146,8 +146,13 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
     epoch,
     clientCount: () => clients.size,
     seed(state) {
-      for (const level of state.stock) stock.set(level.sku, level);
-      orders = state.orders.slice(0, options.snapshotOrders);
+      // A change that came while the state was read is newer than the state: it stays.
+      for (const level of state.stock) if (!stock.has(level.sku)) stock.set(level.sku, level);
+      const known = new Set(orders.map((order) => order.orderId));
+      orders = [...orders, ...state.orders.filter((order) => !known.has(order.orderId))].slice(
+        0,
+        options.snapshotOrders,
+      );
     },
     publish(change) {
       apply(change);
