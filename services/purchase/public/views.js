@@ -89,12 +89,28 @@ export function renderSockets(sockets) {
     for (const listener of report.listening) {
       const row = body.insertRow();
       row.dataset.role = 'listener';
-      for (const text of ['listening', listener.declaredAs ?? '(undeclared)', listener.protocol, listener.local, listener.tls ? 'yes' : 'no', 1]) cell(row, text);
+      for (const text of [
+        'listening',
+        listener.declaredAs ?? '(undeclared)',
+        listener.protocol,
+        listener.local,
+        listener.tls ? 'yes' : 'no',
+        1,
+      ])
+        cell(row, text);
     }
     for (const group of report.connections) {
       const row = body.insertRow();
       row.dataset.role = group.role;
-      for (const text of [group.role, group.peer, group.protocol, group.state, group.tls ? 'yes' : 'no', group.count]) cell(row, text);
+      for (const text of [
+        group.role,
+        group.peer,
+        group.protocol,
+        group.state,
+        group.tls ? 'yes' : 'no',
+        group.count,
+      ])
+        cell(row, text);
     }
     container.append(table);
   }

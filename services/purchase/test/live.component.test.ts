@@ -117,7 +117,10 @@ describe('the live feed of purchase', () => {
     const client = connectClient(liveUrl);
     await until(() => client.messages.length >= 1, 5_000, 'the snapshot');
     const snapshot = client.messages[0]!.message;
-    expect(snapshot).toMatchObject({ type: 'snapshot', stock: [expect.objectContaining({ sku: SKU })] });
+    expect(snapshot).toMatchObject({
+      type: 'snapshot',
+      stock: [expect.objectContaining({ sku: SKU })],
+    });
     expect(snapshot.orders[0].orderId).toBe(before.body.orderId);
 
     const bought = await buy(3);
@@ -189,8 +192,9 @@ describe('the live feed of purchase', () => {
 
     for (const client of clients) client.socket.close();
     await Promise.all(clients.map((client) => client.closed));
+    // Up to 10 s: fetch's own keep-alive socket of the purchases above closes after 4 s idle.
     let now = await inboundSockets();
-    for (let i = 0; i < 50 && now > baseline; i++) {
+    for (let i = 0; i < 100 && now > baseline; i++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
       now = await inboundSockets();
     }

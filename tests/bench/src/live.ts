@@ -64,7 +64,11 @@ async function purchaseResources(opsUrl: string) {
     sockets: { role: string; declaredAs?: string }[];
   };
   const inbound = report.sockets.filter((s) => s.role === 'inbound' && s.declaredAs === 'http');
-  return { heapMiB: heap / 2 ** 20, openSockets: inbound.length, totalSockets: report.sockets.length };
+  return {
+    heapMiB: heap / 2 ** 20,
+    openSockets: inbound.length,
+    totalSockets: report.sockets.length,
+  };
 }
 
 async function settle(opsUrl: string) {
@@ -148,7 +152,10 @@ async function main() {
       ...(await Promise.all(
         Array.from({ length: Math.min(100, CLIENTS - i) }, () =>
           openClient(liveUrl, (data) => {
-            const message = JSON.parse(data.toString()) as { type: string; stock?: { available: number } };
+            const message = JSON.parse(data.toString()) as {
+              type: string;
+              stock?: { available: number };
+            };
             if (message.type !== 'stock' || !message.stock) return;
             const at = publishedAt.get(message.stock.available);
             if (at === undefined) return;
@@ -240,7 +247,9 @@ async function main() {
     ['before the cycles', beforeCycles],
     [`after ${CYCLES} cycles`, afterCycles],
   ] as const) {
-    console.log(`${name.padEnd(24)} | ${value.heapMiB.toFixed(1).padStart(8)} | ${value.openSockets}`);
+    console.log(
+      `${name.padEnd(24)} | ${value.heapMiB.toFixed(1).padStart(8)} | ${value.openSockets}`,
+    );
   }
   console.log(
     `\ncycles: ${CYCLES} in ${cyclesSeconds.toFixed(1)} s (${(CYCLES / cyclesSeconds).toFixed(0)}/s), ${failures} failed`,

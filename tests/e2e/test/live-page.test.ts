@@ -67,7 +67,9 @@ const stateOf = () => page.locator('#connection-state').getAttribute('data-state
 const availableOf = async (sku: string) =>
   Number(await page.locator(`#stock tr[data-sku="${sku}"] [data-field="available"]`).textContent());
 const shownOrderIds = () =>
-  page.locator('#orders li').evaluateAll((items) => items.map((li) => (li as HTMLElement).dataset.orderId));
+  page
+    .locator('#orders li')
+    .evaluateAll((items) => items.map((li) => (li as HTMLElement).dataset.orderId));
 
 describe('the live page in a browser', () => {
   it('buys from the page and shows the stock drop and the order within 1 s', async () => {
@@ -101,18 +103,28 @@ describe('the live page in a browser', () => {
   });
 
   it('shows that it reconnects when purchase restarts, then resumes without missing or repeating an order', async () => {
-    const first = await api.purchase({ customerId: 'before-restart', items: [{ sku: SKU, quantity: 1 }] });
+    const first = await api.purchase({
+      customerId: 'before-restart',
+      items: [{ sku: SKU, quantity: 1 }],
+    });
     expect(first.status).toBe(201);
-    await page.locator(`#orders li[data-order-id="${first.body.orderId}"]`).waitFor({ timeout: 2_000 });
+    await page
+      .locator(`#orders li[data-order-id="${first.body.orderId}"]`)
+      .waitFor({ timeout: 2_000 });
 
     await system.stopService('purchase');
     await page.locator('#connection-state[data-state="reconnecting"]').waitFor({ timeout: 5_000 });
     await system.startService('purchase');
     await page.locator('#connection-state[data-state="live"]').waitFor({ timeout: 30_000 });
 
-    const second = await api.purchase({ customerId: 'after-restart', items: [{ sku: SKU, quantity: 1 }] });
+    const second = await api.purchase({
+      customerId: 'after-restart',
+      items: [{ sku: SKU, quantity: 1 }],
+    });
     expect(second.status).toBe(201);
-    await page.locator(`#orders li[data-order-id="${second.body.orderId}"]`).waitFor({ timeout: 2_000 });
+    await page
+      .locator(`#orders li[data-order-id="${second.body.orderId}"]`)
+      .waitFor({ timeout: 2_000 });
     const shown = await shownOrderIds();
     expect(new Set(shown).size).toBe(shown.length);
     expect(shown.slice(0, 2)).toEqual([second.body.orderId, first.body.orderId]);

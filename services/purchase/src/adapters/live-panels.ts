@@ -132,7 +132,10 @@ export function summarizeSockets(report: unknown): Record<string, unknown> {
   const listening = sockets
     .filter((socket) => socket.role === 'listener')
     .map(({ protocol, local, declaredAs, tls }) => ({ protocol, local, declaredAs, tls }));
-  const groups = new Map<string, { role: string; peer: string; protocol: string; state: string; tls: boolean; count: number }>();
+  const groups = new Map<
+    string,
+    { role: string; peer: string; protocol: string; state: string; tls: boolean; count: number }
+  >();
   for (const socket of sockets) {
     if (socket.role === 'listener') continue;
     const group = {

@@ -4,7 +4,11 @@ import type { Logger } from '@switchboard/observability';
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
 import { latestOrders } from '../../adapters/latest-orders.js';
-import { createLinkRates, createSocketsReader, type LinkSource } from '../../adapters/live-panels.js';
+import {
+  createLinkRates,
+  createSocketsReader,
+  type LinkSource,
+} from '../../adapters/live-panels.js';
 import { subscribeStockChanges } from '../../adapters/stock-changes.js';
 import type { PurchaseConfig } from '../../config.js';
 import type { InventoryClient, Stock } from '../../domain/inventory-client.js';
