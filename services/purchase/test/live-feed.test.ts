@@ -4,14 +4,17 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createLiveFeed, type LiveFeed } from '../src/entry-points/live/live-feed.js';
 import { registerLiveRoutes } from '../src/entry-points/live/live-routes.js';
+import { edgeServerOptions } from '../src/entry-points/http/edge-limits.js';
 
 // The feed's fan-out on real sockets: a Fastify server with GET /v1/live on loopback and `ws`
 // clients. The feed's sources (NATS, Postgres, inventory) are the component test's subject.
 
+// Short request timeouts, checked often: a WebSocket is an HTTP request that never ends, and
+// must not be closed as a slow one (ADR 18).
 const EDGE = {
-  headersTimeoutMs: 10_000,
-  requestTimeoutMs: 10_000,
-  connectionsCheckIntervalMs: 1_000,
+  headersTimeoutMs: 500,
+  requestTimeoutMs: 500,
+  connectionsCheckIntervalMs: 100,
   maxHeaderSizeBytes: 16_384,
   maxConnections: 20_000,
   rateLimitMax: 0,
@@ -28,7 +31,11 @@ afterEach(async () => {
   await server?.close();
 });
 
-async function startFeed(options: { maxBufferedBytes?: number; heartbeatIntervalMs?: number }) {
+async function startFeed(options: {
+  maxBufferedBytes?: number;
+  heartbeatIntervalMs?: number;
+  maxClients?: number;
+}) {
   const registry = new Registry();
   feed = createLiveFeed({
     registry,
@@ -37,11 +44,15 @@ async function startFeed(options: { maxBufferedBytes?: number; heartbeatInterval
     maxBufferedBytes: options.maxBufferedBytes ?? 1_048_576,
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? 60_000,
   });
-  server = Fastify();
+  server = Fastify({ ...edgeServerOptions(EDGE) });
   await registerLiveRoutes(server, {
     feed,
     edge: EDGE,
-    live: { maxClients: 100, allowedOrigins: [], maxMessageBytes: 1_024 },
+    live: {
+      maxClients: options.maxClients ?? 100,
+      allowedOrigins: ['https://shop.example'],
+      maxMessageBytes: 1_024,
+    },
   });
   await server.listen({ host: '127.0.0.1', port: 0 });
   const address = server.server.address();
@@ -64,6 +75,19 @@ function connectClient(url: string, options: WebSocket.ClientOptions = {}) {
     socket.once('error', reject);
   });
   return { socket, messages, opened, closed };
+}
+
+/** The status the server answered a handshake it refused with. */
+function refusedStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, { headers });
+    socket.once('unexpected-response', (_request, response) => {
+      resolve(response.statusCode ?? 0);
+      socket.terminate();
+    });
+    socket.once('open', () => reject(new Error('the handshake was accepted')));
+    socket.once('error', () => {});
+  });
 }
 
 async function until(condition: () => boolean, timeoutMs: number, what: string) {
@@ -156,6 +180,28 @@ describe('the live feed', () => {
       expect.objectContaining({ labels: { reason: 'slow' }, value: 1 }),
     ]);
     expect(feed.clientCount()).toBe(3);
+  });
+
+  it('refuses a client past LIVE_MAX_CLIENTS (503) and one from a foreign origin (403)', async () => {
+    const { url } = await startFeed({ maxClients: 2 });
+    const [first, second] = [connectClient(url), connectClient(url)];
+    await Promise.all([first.opened, second.opened]);
+    expect(await refusedStatus(url)).toBe(503);
+    first.socket.close();
+    await first.closed;
+    expect(await refusedStatus(url, { origin: 'https://evil.example' })).toBe(403);
+    const allowed = connectClient(url, { origin: 'https://shop.example' });
+    await allowed.opened;
+  });
+
+  it("keeps a connection open past the edge's request timeout", async () => {
+    const { feed, url } = await startFeed({ heartbeatIntervalMs: 200 });
+    const client = connectClient(url);
+    await client.opened;
+    await new Promise((resolve) => setTimeout(resolve, 4 * EDGE.requestTimeoutMs));
+    feed.publish(stockChange(50));
+    await until(() => client.messages.length === 2, 2_000, 'the change');
+    expect(client.socket.readyState).toBe(WebSocket.OPEN);
   });
 
   it('closes a peer that stops answering pings', async () => {
