@@ -183,12 +183,12 @@ describe('the live feed', () => {
   });
 
   it('refuses a client past LIVE_MAX_CLIENTS (503) and one from a foreign origin (403)', async () => {
-    const { url } = await startFeed({ maxClients: 2 });
+    const { feed, url } = await startFeed({ maxClients: 2 });
     const [first, second] = [connectClient(url), connectClient(url)];
     await Promise.all([first.opened, second.opened]);
     expect(await refusedStatus(url)).toBe(503);
     first.socket.close();
-    await first.closed;
+    await until(() => feed.clientCount() === 1, 2_000, 'the first client gone');
     expect(await refusedStatus(url, { origin: 'https://evil.example' })).toBe(403);
     const allowed = connectClient(url, { origin: 'https://shop.example' });
     await allowed.opened;
