@@ -66,10 +66,11 @@ afterAll(async () => {
 const stateOf = () => page.locator('#connection-state').getAttribute('data-state');
 const availableOf = async (sku: string) =>
   Number(await page.locator(`#stock tr[data-sku="${sku}"] [data-field="available"]`).textContent());
-const shownOrderIds = () =>
-  page
-    .locator('#orders li')
-    .evaluateAll((items) => items.map((li) => (li as HTMLElement).dataset.orderId));
+/** The order ids the page lists, top to bottom. */
+async function shownOrderIds(): Promise<string[]> {
+  const items = await page.locator('#orders li').all();
+  return Promise.all(items.map(async (item) => (await item.getAttribute('data-order-id')) ?? ''));
+}
 
 describe('the live page in a browser', () => {
   it('buys from the page and shows the stock drop and the order within 1 s', async () => {
@@ -87,15 +88,11 @@ describe('the live page in a browser', () => {
     expect(response.status()).toBe(201);
     const { orderId } = (await response.json()) as { orderId: string };
     await page.locator(`#orders li[data-order-id="${orderId}"]`).waitFor({ timeout: 1_000 });
-    await page.waitForFunction(
-      ([sku, expected]) =>
-        Number(
-          document.querySelector(`#stock tr[data-sku="${sku}"] [data-field="available"]`)
-            ?.textContent,
-        ) === expected,
-      [SKU, before - 1] as const,
-      { timeout: 1_000 },
-    );
+    await page
+      .locator(`#stock tr[data-sku="${SKU}"] [data-field="available"]`, {
+        hasText: new RegExp(`^${before - 1}$`),
+      })
+      .waitFor({ timeout: 1_000 });
     expect(Date.now() - clickedAt).toBeLessThan(1_000);
 
     mkdirSync(ARTIFACTS, { recursive: true });
