@@ -45,7 +45,7 @@ async function startFeed(options: {
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? 60_000,
   });
   server = Fastify({ ...edgeServerOptions(EDGE) });
-  await registerLiveRoutes(server, {
+  registerLiveRoutes(server, {
     feed,
     edge: EDGE,
     live: {

@@ -109,7 +109,7 @@ export function createHttpServer(deps: {
     done();
   });
   // The live feed and its page: rate-limited per IP, but outside admission control (ADR 21).
-  void registerLiveRoutes(app, deps);
+  registerLiveRoutes(app, deps);
   void app.register((pages, _options, done) => {
     limitPerClient(pages, deps.edge);
     registerPageRoutes(pages);

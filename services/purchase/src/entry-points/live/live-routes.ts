@@ -29,12 +29,14 @@ const liveQuerySchema = {
  * rate limit like every API request, but not behind admission control: a connection held for
  * hours must not hold one of its request slots. It has its own limit, LIVE_MAX_CLIENTS.
  */
-export async function registerLiveRoutes(
+export function registerLiveRoutes(
   app: FastifyInstance,
   deps: { feed: LiveFeed; live: LiveLimits; edge: EdgeLimits },
-): Promise<void> {
-  await app.register(websocket, { options: { maxPayload: deps.live.maxMessageBytes } });
-  await app.register((live, _options, done) => {
+): void {
+  // Not awaited: Fastify loads both, in this order, when the server starts (an await between
+  // them let the server start before the second was registered).
+  void app.register(websocket, { options: { maxPayload: deps.live.maxMessageBytes } });
+  void app.register((live, _options, done) => {
     limitPerClient(live, deps.edge);
     live.addHook('preValidation', async (request, reply) => {
       if (!originAllowed(request, deps.live.allowedOrigins)) {
