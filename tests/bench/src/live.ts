@@ -152,7 +152,7 @@ async function main() {
       ...(await Promise.all(
         Array.from({ length: Math.min(100, CLIENTS - i) }, () =>
           openClient(liveUrl, (data) => {
-            const message = JSON.parse(data.toString()) as {
+            const message = JSON.parse((data as Buffer).toString()) as {
               type: string;
               stock?: { available: number };
             };
