@@ -122,7 +122,8 @@ async function main() {
         LIVE_MAX_CLIENTS: String(CLIENTS + CYCLE_CONCURRENCY + 10),
         LIVE_PANELS_INTERVAL_MS: '600000',
         SHUTDOWN_DELAY_MS: '0',
-        LOG_LEVEL: 'warn',
+        // "purchase ready" is an info line: the bench waits for it.
+        LOG_LEVEL: 'info',
       },
       ready: (line) =>
         line.includes('"purchase ready"')
