@@ -12,6 +12,7 @@ export const GRPC_STATUS = {
   DEADLINE_EXCEEDED: 4,
   NOT_FOUND: 5,
   ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
   RESOURCE_EXHAUSTED: 8,
   FAILED_PRECONDITION: 9,
   ABORTED: 10,
@@ -43,6 +44,8 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, Mapping>> = {
   // Refused before it started, to protect the server (admission control): safe to retry
   // later, and not a sign that the peer is down (a circuit breaker does not count it).
   OVERLOADED: { grpc: GRPC_STATUS.RESOURCE_EXHAUSTED, http: 503, nats: 503 },
+  // The caller may not do this (a live feed connection from a page of another origin).
+  PERMISSION_DENIED: { grpc: GRPC_STATUS.PERMISSION_DENIED, http: 403, nats: 403 },
   // One client sent more than its share (the HTTP edge's per-IP limit, ADR 18).
   RATE_LIMITED: { grpc: GRPC_STATUS.RESOURCE_EXHAUSTED, http: 429, nats: 429 },
   DEADLINE_EXCEEDED: { grpc: GRPC_STATUS.DEADLINE_EXCEEDED, http: 504, nats: 504 },

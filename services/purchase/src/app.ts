@@ -8,6 +8,7 @@ import { createInventoryClient } from '@switchboard/inventory-client';
 import { createCircuitBreaker } from '@switchboard/resilience';
 import { startEventOutbox } from '@switchboard/outbox';
 import { databasePoolOptions } from '@switchboard/postgres';
+import { createSocketReport } from '@switchboard/sockets';
 import type { Registry } from 'prom-client';
 import { createDatabasePool, migrateDatabase } from './adapters/database.js';
 import { createBackgroundReleaser } from './adapters/background-releaser.js';
@@ -16,6 +17,8 @@ import { createPostgresOrderStore } from './adapters/postgres-order-store.js';
 import type { PurchaseConfig } from './config.js';
 import { purchaseSocketDeclaration, type BoundPorts } from './socket-declaration.js';
 import { createPurchaseService } from './domain/purchase-service.js';
+import { startLiveFeed } from './entry-points/live/live-sources.js';
+import { withOrderNotifications } from './adapters/order-notifications.js';
 import { createHttpServer } from './entry-points/http/http-server.js';
 
 export interface PurchaseApp {
@@ -36,6 +39,8 @@ const READINESS_CHECK_TIMEOUT_MS = 1_000;
  * slow inventory shows in /readyz as its own DEADLINE_EXCEEDED rather than a bare timeout.
  */
 const INVENTORY_CHECK_MARGIN_MS = 100;
+/** Live feed clients send nothing; a message bigger than this closes their socket (1009). */
+const LIVE_MAX_MESSAGE_BYTES = 1_024;
 
 /** Builds purchase from its dependencies; no environment, no signals, no exit. */
 export function createApp(deps: {
@@ -106,8 +111,26 @@ export function createApp(deps: {
     });
     await lifecycle.onStop('reservation releaser', () => releaser.stop());
 
+    // The ports as configured until bound (port 0 picks one): /sockets declares the bound ones.
+    const bound: BoundPorts = { httpPort: config.httpPort, opsPort: config.opsPort };
+    // The live feed (ADR 21): its state from inventory and the database, then every change.
+    const live = await startLiveFeed({
+      config,
+      logger,
+      registry,
+      bus,
+      pool,
+      inventory,
+      ownSockets: () => createSocketReport(purchaseSocketDeclaration(config, bound)),
+    });
+    await lifecycle.onStop('live feed', () => live.stop());
+
     const purchases = createPurchaseService({
-      store: createPostgresOrderStore(pool, { onOutboxWritten: () => relay.wake() }),
+      // Each order saved is also a change of the live feed's order stream.
+      store: withOrderNotifications(
+        createPostgresOrderStore(pool, { onOutboxWritten: () => relay.wake() }),
+        (order) => live.feed.publish({ type: 'order', order }),
+      ),
       inventory,
       releaser,
       logger,
@@ -118,8 +141,6 @@ export function createApp(deps: {
       keyLockMs: config.requestTimeoutMs * 2,
     });
 
-    // The ports as configured until bound (port 0 picks one): /sockets declares the bound ones.
-    const bound: BoundPorts = { httpPort: config.httpPort, opsPort: config.opsPort };
     const ops = createOpsServer({
       host: config.opsHost,
       port: config.opsPort,
@@ -151,6 +172,7 @@ export function createApp(deps: {
     });
     const opsPort = await ops.start();
     bound.opsPort = opsPort;
+    live.startPanels();
     setNotReady = () => ops.setReady(false);
     await lifecycle.onStop('ops server', () => ops.stop());
 
@@ -186,6 +208,12 @@ export function createApp(deps: {
         maxConnections: config.httpMaxConnections,
         rateLimitMax: config.httpRateLimitMax,
         rateLimitWindowMs: config.httpRateLimitWindowMs,
+      },
+      feed: live.feed,
+      live: {
+        maxClients: config.liveMaxClients,
+        allowedOrigins: config.liveAllowedOrigins,
+        maxMessageBytes: LIVE_MAX_MESSAGE_BYTES,
       },
     });
     await http.listen({

@@ -153,10 +153,58 @@ export const configSpec = {
   // The kernel caps it at net.core.somaxconn (4096 by default since Linux 5.4).
   httpListenBacklog: integer('HTTP_LISTEN_BACKLOG', { default: 4096, min: 1, max: 65_535 }),
   reservationTtlSeconds: integer('RESERVATION_TTL_SECONDS', { default: 900, min: 1, max: 3600 }),
+  // The live feed, GET /v1/live (ADR 21): clients at once, bytes queued for one client before
+  // it is closed as too slow (4008), the ping interval (no pong by the next ping: closed), the
+  // changes kept for a client that reconnects, and the origins besides purchase's own whose
+  // pages may connect (comma-separated, e.g. https://shop.example).
+  liveMaxClients: integer('LIVE_MAX_CLIENTS', { default: 5_000, min: 1, max: 1_000_000 }),
+  liveMaxBufferedBytes: integer('LIVE_MAX_BUFFERED_BYTES', {
+    default: 1_048_576,
+    min: 1_024,
+    max: 1_073_741_824,
+  }),
+  liveHeartbeatIntervalMs: integer('LIVE_HEARTBEAT_INTERVAL_MS', {
+    default: 15_000,
+    min: 100,
+    max: 600_000,
+  }),
+  liveHistorySize: integer('LIVE_HISTORY_SIZE', { default: 1_000, min: 1, max: 1_000_000 }),
+  liveAllowedOrigins: custom<string[]>('LIVE_ALLOWED_ORIGINS', { default: [] }, parseOrigins),
+  // How often the page's socket and rate panels are refreshed, and where inventory's ops port
+  // (its GET /sockets) is: on the compose network, not published on the host.
+  livePanelsIntervalMs: integer('LIVE_PANELS_INTERVAL_MS', {
+    default: 2_000,
+    min: 100,
+    max: 600_000,
+  }),
+  inventoryOpsUrl: url('INVENTORY_OPS_URL', {
+    default: 'http://inventory:9464',
+    protocols: ['http', 'https'],
+  }),
   logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, { default: 'info' }),
   shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', { default: 10_000, min: 0 }),
   shutdownDelayMs: integer('SHUTDOWN_DELAY_MS', { default: 2_000, min: 0 }),
 };
+
+/** `https://a.example,http://localhost:8080`: each an origin (scheme, host, port; no path). */
+function parseOrigins(raw: string): string[] | { problem: string } {
+  const origins = raw
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== '');
+  for (const origin of origins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed?.origin !== origin) {
+      return { problem: `${JSON.stringify(origin)} is not an origin like https://host:port` };
+    }
+  }
+  return origins;
+}
 
 export type PurchaseConfig = ReturnType<typeof readConfig>;
 

@@ -51,6 +51,11 @@ export function purchaseSocketDeclaration(
         tls: config.natsTls !== undefined || config.natsUrl.startsWith('tls://'),
       }),
       ...inventoryPeers(config),
+      // inventory's ops port, for the live page's socket panel (its GET /sockets, ADR 21).
+      peerFromUrl('inventory-ops', config.inventoryOpsUrl, {
+        defaultPort: config.inventoryOpsUrl.startsWith('https:') ? 443 : 80,
+        tls: config.inventoryOpsUrl.startsWith('https:'),
+      }),
     ],
   };
 }

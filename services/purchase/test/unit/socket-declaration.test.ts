@@ -23,11 +23,13 @@ describe("purchase's socket declaration", () => {
     ]);
   });
 
-  it('declares inventory over TCP with the TLS of GRPC_TLS_*, beside postgres and nats', () => {
+  it('declares inventory over TCP with the TLS of GRPC_TLS_*, beside postgres, nats and its ops port', () => {
     expect(declare(tls).peers).toEqual([
       { name: 'postgres', protocol: 'tcp', host: 'postgres', port: 5432, tls: false },
       { name: 'nats', protocol: 'tcp', host: 'nats', port: 4222, tls: false },
       { name: 'inventory', protocol: 'tcp', host: 'inventory', port: 50051, tls: true },
+      // The live page's socket panel reads inventory's GET /sockets (INVENTORY_OPS_URL).
+      { name: 'inventory-ops', protocol: 'tcp', host: 'inventory', port: 9464, tls: false },
     ]);
     expect(declare({}).peers[2]).toMatchObject({ name: 'inventory', tls: false });
   });

@@ -21,6 +21,9 @@ import { NO_EARLY_RETRY_HOLD, createEarlyRetryHold } from './early-retries.js';
 import { handleClientError, handleError, handleFrameworkError } from './error-replies.js';
 import { registerPurchaseRoutes } from './purchase-routes.js';
 import { registerStockRoutes } from './stock-routes.js';
+import type { LiveFeed } from '../live/live-feed.js';
+import { registerLiveRoutes, type LiveLimits } from '../live/live-routes.js';
+import { registerPageRoutes } from '../live/page-routes.js';
 
 /** The public HTTP API. Limits protect it from slow or greedy clients. */
 export function createHttpServer(deps: {
@@ -39,6 +42,9 @@ export function createHttpServer(deps: {
   keepAliveTimeoutMs: number;
   /** Timeouts and limits against slow and greedy clients (edge-limits.ts, ADR 18). */
   edge: EdgeLimits;
+  /** The live feed (GET /v1/live) and its limits; the page (GET /) goes with it (ADR 21). */
+  feed: LiveFeed;
+  live: LiveLimits;
 }): FastifyInstance {
   const app = Fastify({
     // Typed as Fastify's logger so the instance type matches plugins' FastifyInstance.
@@ -104,6 +110,13 @@ export function createHttpServer(deps: {
     });
     registerPurchaseRoutes(api, deps);
     registerStockRoutes(api, deps);
+    done();
+  });
+  // The live feed and its page: rate-limited per IP, but outside admission control (ADR 21).
+  registerLiveRoutes(app, deps);
+  void app.register((pages, _options, done) => {
+    limitPerClient(pages, deps.edge);
+    registerPageRoutes(pages);
     done();
   });
   return app;
