@@ -54,7 +54,9 @@ export function registerLiveRoutes(
     });
     live.get<{ Querystring: { since?: string; epoch?: string } }>(
       '/v1/live',
-      { websocket: true, schema: { querystring: liveQuerySchema } },
+      // Hidden from the OpenAPI document (/docs): a WebSocket is not an HTTP operation it can
+      // describe; its protocol is in the README and ADR 21.
+      { websocket: true, schema: { querystring: liveQuerySchema, hide: true } },
       (socket, request) => {
         const { since, epoch } = request.query;
         // Clients send nothing; anything they do send is ignored (ws enforces maxPayload).

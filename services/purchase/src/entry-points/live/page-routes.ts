@@ -38,7 +38,8 @@ const PAGE_CSP = [
 export function registerPageRoutes(app: FastifyInstance): void {
   for (const [path, { file, type }] of Object.entries(FILES)) {
     const body = readFileSync(new URL(file, PUBLIC_DIR));
-    app.get(path, async (_request, reply) =>
+    // Not part of the JSON API's OpenAPI document (/docs): a page and its files.
+    app.get(path, { schema: { hide: true } }, async (_request, reply) =>
       reply
         .type(type)
         .header('content-security-policy', PAGE_CSP)
