@@ -2,6 +2,7 @@
  * The live page (GET /) in a real browser: the distribution's headless Chromium driven by
  * playwright-core, against the compose topology. A screenshot is kept under artifacts/.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -100,10 +101,10 @@ describe('the live page in a browser', () => {
   });
 
   it('shows that it reconnects when purchase restarts, then resumes without missing or repeating an order', async () => {
-    const first = await api.purchase({
-      customerId: 'before-restart',
-      items: [{ sku: SKU, quantity: 1 }],
-    });
+    const first = await api.purchase(
+      { customerId: 'before-restart', items: [{ sku: SKU, quantity: 1 }] },
+      `e2e-${randomUUID()}`,
+    );
     expect(first.status).toBe(201);
     await page
       .locator(`#orders li[data-order-id="${first.body.orderId}"]`)
@@ -114,10 +115,10 @@ describe('the live page in a browser', () => {
     await system.startService('purchase');
     await page.locator('#connection-state[data-state="live"]').waitFor({ timeout: 30_000 });
 
-    const second = await api.purchase({
-      customerId: 'after-restart',
-      items: [{ sku: SKU, quantity: 1 }],
-    });
+    const second = await api.purchase(
+      { customerId: 'after-restart', items: [{ sku: SKU, quantity: 1 }] },
+      `e2e-${randomUUID()}`,
+    );
     expect(second.status).toBe(201);
     await page
       .locator(`#orders li[data-order-id="${second.body.orderId}"]`)
