@@ -54,3 +54,36 @@ export function peerFromUrl(
     tls: options.tls,
   };
 }
+
+/** The ops listener (/metrics, /readyz, /sockets) every service has, never published. */
+export function opsListener(host: string, port: number): DeclaredListener {
+  return {
+    name: 'ops',
+    protocol: 'tcp',
+    host,
+    port,
+    tls: false,
+    public: false,
+    clients: 'Prometheus, the healthcheck and the socket audit',
+  };
+}
+
+/**
+ * The peers every service has: its database and NATS, each TLS or not as the service's
+ * settings say (the URL's sslmode; NATS_TLS_* or a tls:// URL).
+ */
+export function dependencyPeers(dependencies: {
+  databaseUrl: string;
+  databaseTls: boolean;
+  natsUrl: string;
+  natsTlsFiles: unknown;
+}): DeclaredPeer[] {
+  const { databaseUrl, natsUrl } = dependencies;
+  return [
+    peerFromUrl('postgres', databaseUrl, { defaultPort: 5432, tls: dependencies.databaseTls }),
+    peerFromUrl('nats', natsUrl, {
+      defaultPort: 4222,
+      tls: dependencies.natsTlsFiles !== undefined || natsUrl.startsWith('tls://'),
+    }),
+  ];
+}

@@ -10,6 +10,8 @@ export {
 } from './proc-net.js';
 export { readProcessSockets, type ProcessSockets } from './process-sockets.js';
 export {
+  dependencyPeers,
+  opsListener,
   peerFromUrl,
   type DeclaredListener,
   type DeclaredPeer,

@@ -1,5 +1,5 @@
 import { databaseUrlUsesTls } from '@switchboard/postgres';
-import { peerFromUrl, type SocketDeclaration } from '@switchboard/sockets';
+import { dependencyPeers, opsListener, type SocketDeclaration } from '@switchboard/sockets';
 import type { InventoryConfig } from './config.js';
 
 /** The ports bound (port 0 in the configuration picks one; known only once listening). */
@@ -43,25 +43,14 @@ export function inventorySocketDeclaration(
               mode: 0o660,
             },
           ]),
-      {
-        name: 'ops',
-        protocol: 'tcp',
-        host: config.opsHost,
-        port: ports.opsPort,
-        tls: false,
-        public: false,
-        clients: 'Prometheus, the healthcheck and the socket audit',
-      },
+      opsListener(config.opsHost, ports.opsPort),
     ],
     peers: [
-      peerFromUrl('postgres', config.databaseUrl, {
-        defaultPort: 5432,
-        tls: databaseUrlUsesTls(config.databaseUrl),
-      }),
-      // TLS with a client certificate (NATS_TLS_*), or at least a tls:// URL.
-      peerFromUrl('nats', config.natsUrl, {
-        defaultPort: 4222,
-        tls: config.natsTls !== undefined || config.natsUrl.startsWith('tls://'),
+      ...dependencyPeers({
+        databaseUrl: config.databaseUrl,
+        databaseTls: databaseUrlUsesTls(config.databaseUrl),
+        natsUrl: config.natsUrl,
+        natsTlsFiles: config.natsTls,
       }),
     ],
   };

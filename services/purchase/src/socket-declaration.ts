@@ -1,6 +1,12 @@
 import { databaseUrlUsesTls } from '@switchboard/postgres';
 import { parseInventoryTarget } from '@switchboard/inventory-client';
-import { peerFromUrl, type DeclaredPeer, type SocketDeclaration } from '@switchboard/sockets';
+import {
+  dependencyPeers,
+  opsListener,
+  peerFromUrl,
+  type DeclaredPeer,
+  type SocketDeclaration,
+} from '@switchboard/sockets';
 import type { PurchaseConfig } from './config.js';
 
 /** The ports bound (port 0 in the configuration picks one; known only once listening). */
@@ -30,25 +36,14 @@ export function purchaseSocketDeclaration(
         public: true,
         clients: 'anyone (the public API)',
       },
-      {
-        name: 'ops',
-        protocol: 'tcp',
-        host: config.opsHost,
-        port: ports.opsPort,
-        tls: false,
-        public: false,
-        clients: 'Prometheus, the healthcheck and the socket audit',
-      },
+      opsListener(config.opsHost, ports.opsPort),
     ],
     peers: [
-      peerFromUrl('postgres', config.databaseUrl, {
-        defaultPort: 5432,
-        tls: databaseUrlUsesTls(config.databaseUrl),
-      }),
-      // TLS with a client certificate (NATS_TLS_*), or at least a tls:// URL.
-      peerFromUrl('nats', config.natsUrl, {
-        defaultPort: 4222,
-        tls: config.natsTls !== undefined || config.natsUrl.startsWith('tls://'),
+      ...dependencyPeers({
+        databaseUrl: config.databaseUrl,
+        databaseTls: databaseUrlUsesTls(config.databaseUrl),
+        natsUrl: config.natsUrl,
+        natsTlsFiles: config.natsTls,
       }),
       ...inventoryPeers(config),
       // inventory's ops port, for the live page's socket panel (its GET /sockets, ADR 21).
