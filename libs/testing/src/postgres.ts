@@ -1,6 +1,6 @@
 import { PostgreSqlContainer, type StartedPostgreSqlContainer } from '@testcontainers/postgresql';
 import pg from 'pg';
-import type { StartedNetwork } from 'testcontainers';
+import { Wait, type StartedNetwork } from 'testcontainers';
 import { composeImage } from './compose-images.js';
 import { startContainer } from './start-container.js';
 
@@ -17,7 +17,14 @@ export async function startPostgres(
     const container = new PostgreSqlContainer(composeImage('postgres'))
       .withDatabase('switchboard')
       .withUsername(USER)
-      .withPassword(PASSWORD);
+      .withPassword(PASSWORD)
+      // Not testcontainers' default health check: it execs pg_isready in the container every
+      // 250 ms for the container's whole life. On a busy 2-core machine those execs pile up
+      // (a load of 500, containers not ready after 10 minutes). The server's log says when it
+      // is ready: once for the local-only server of the first start, once for the real one.
+      // (["NONE"] is Docker's way to switch it off; testcontainers' type knows only CMD forms.)
+      .withHealthCheck({ test: ['NONE'] as unknown as ['CMD'] })
+      .withWaitStrategy(Wait.forLogMessage(/database system is ready to accept connections/, 2));
     return options.network
       ? container.withNetwork(options.network).withNetworkAliases(POSTGRES_ALIAS)
       : container;
