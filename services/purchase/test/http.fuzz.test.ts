@@ -18,9 +18,18 @@ import {
 import fc from 'fast-check';
 import { Network, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import type { PurchaseApp } from '../src/app.js';
 import { startPurchase } from './purchase-app.js';
 import { rawRequest, type RawAnswer, type RawRequest } from './raw-http.js';
+import {
+  encodeFrame,
+  rawUpgrade,
+  serverFrames,
+  webSocketKey,
+  type RawUpgrade,
+  type RawUpgradeAnswer,
+} from './raw-websocket.js';
 
 // Property: whatever a client sends to any route, the answer is 2xx or 4xx in the documented
 // { error: { code, message } } shape (400s naming their fields), never a 5xx; what a 201
@@ -310,3 +319,175 @@ describe('fuzzing the HTTP API', () => {
     await bothAlive();
   });
 });
+
+/** A client frame: mostly well formed with a hostile payload, else any field wrong. */
+const clientFrame = fc.record({
+  fin: fc.oneof(
+    { weight: 4, arbitrary: fc.constant(true) },
+    { weight: 1, arbitrary: fc.boolean() },
+  ),
+  rsv: fc.oneof(
+    { weight: 4, arbitrary: fc.constant(0) },
+    { weight: 1, arbitrary: fc.integer({ min: 0, max: 7 }) },
+  ),
+  // Text, binary, close, ping, pong and continuation, or any of the 16, reserved ones too.
+  opcode: fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom(1, 2, 8, 9, 10, 0) },
+    { weight: 1, arbitrary: fc.integer({ min: 0, max: 15 }) },
+  ),
+  masked: fc.oneof(
+    { weight: 4, arbitrary: fc.constant(true) },
+    { weight: 1, arbitrary: fc.boolean() },
+  ),
+  payload: fc.oneof(
+    { weight: 3, arbitrary: hostileString().map((text) => Buffer.from(text)) },
+    { weight: 2, arbitrary: garbageBytes() },
+    // Past the feed's largest message (1 KiB) and past a control frame's 125 bytes.
+    {
+      weight: 1,
+      arbitrary: fc.integer({ min: 126, max: 70_000 }).map((n) => Buffer.alloc(n, 'a')),
+    },
+  ),
+});
+
+/** The query of the upgrade, as name-value pairs. */
+const liveQuery: fc.Arbitrary<[string, string][]> = fc.oneof(
+  { weight: 3, arbitrary: fc.constant<[string, string][]>([]) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fc.integer({ min: 0, max: 20 }), fc.uuid())
+      .map(([since, epoch]): [string, string][] => [
+        ['since', String(since)],
+        ['epoch', epoch],
+      ]),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.array(
+      fc.tuple(
+        fc.oneof(fc.constantFrom('since', 'epoch'), urlPart),
+        fc.oneof(
+          fc.constantFrom('0', '1', '999999999999999', '1000000000000000'),
+          fc.uuid().map(String),
+          hostileNumber.map(String),
+          urlPart,
+        ),
+      ),
+      { maxLength: 3 },
+    ),
+  },
+);
+
+/** What the live feed is sent by a hostile client: its handshake, then anything at all. */
+const liveUpgrade = fc.record({
+  query: liveQuery,
+  // Mostly let in (no Origin, or its own), so that the frames after the handshake are read.
+  origin: fc.oneof(
+    { weight: 6, arbitrary: fc.constantFrom(undefined, 'own') },
+    { weight: 1, arbitrary: fc.constantFrom('https://evil.example', 'null') },
+    { weight: 1, arbitrary: headerValue },
+  ),
+  key: fc.oneof(
+    { weight: 4, arbitrary: fc.constant('valid') },
+    headerValue,
+    fc.constant(undefined),
+  ),
+  version: fc.oneof(
+    { weight: 4, arbitrary: fc.constant('13') },
+    fc.constantFrom('8', '0', undefined),
+    headerValue,
+  ),
+  extensions: fc.oneof(
+    { weight: 3, arbitrary: fc.constant(undefined) },
+    fc.constantFrom('permessage-deflate', 'permessage-deflate; client_max_window_bits=0'),
+    headerValue,
+  ),
+  after: fc.oneof(
+    { weight: 4, arbitrary: fc.array(clientFrame, { maxLength: 4 }) },
+    { weight: 1, arbitrary: garbageBytes() },
+  ),
+});
+
+/**
+ * A refused handshake is a 4xx in the documented shape, or, for a request the WebSocket
+ * library itself refuses before any route runs (a bad Sec-WebSocket-Key or version), its plain
+ * message naming the problem. An accepted one gets the feed's JSON messages, or a close frame.
+ */
+function checkUpgrade(answer: RawUpgradeAnswer | undefined): string {
+  if (!answer) throw new Error('the server closed the connection without an answer');
+  if (answer.status !== 101) {
+    const body = answer.body.toString('utf8');
+    if (answer.headers['content-type']?.startsWith('application/json')) {
+      checkAnswer({ status: answer.status, headers: answer.headers, body });
+    } else {
+      expect(answer.status, body).toBeGreaterThanOrEqual(400);
+      expect(answer.status, body).toBeLessThan(500);
+      expect(body, `${answer.status} with no message`).not.toBe('');
+    }
+    return String(answer.status);
+  }
+  // The feed sends its snapshot the moment it accepts a client, before it reads anything the
+  // client sent (whose epoch, random here, never matches the feed's: no replay).
+  const [first, ...rest] = serverFrames(answer.body);
+  expect(first?.opcode, 'an accepted client got no snapshot').toBe(1);
+  expect(JSON.parse(first!.payload.toString('utf8'))).toMatchObject({ type: 'snapshot' });
+  // Then, for what the client sent: a pong for a ping, or a close.
+  for (const frame of rest) expect([1, 8, 10], `opcode ${frame.opcode}`).toContain(frame.opcode);
+  const frames = [first!, ...rest];
+  const close = frames.find((frame) => frame.opcode === 8);
+  if (!close || close.payload.length < 2) return '101';
+  // A protocol error, a message too big, invalid UTF-8: the close code says which. Never
+  // 1011, an internal error: the 5xx of WebSockets.
+  const code = close.payload.readUInt16BE(0);
+  expect(code, close.payload.subarray(2).toString('utf8')).not.toBe(1011);
+  return `101 close ${code}`;
+}
+
+describe('fuzzing the live feed (WebSocket)', () => {
+  it('GET /v1/live: any query, Origin, Sec-WebSocket-* header, then any frames or bytes', async () => {
+    await fuzz('WebSocket GET /v1/live', liveUpgrade, async (upgrade) => {
+      const headers: [string, string][] = [];
+      if (upgrade.origin === 'own') headers.push(['Origin', purchase.baseUrl]);
+      else if (upgrade.origin !== undefined) headers.push(['Origin', upgrade.origin]);
+      if (upgrade.key === 'valid') headers.push(['Sec-WebSocket-Key', webSocketKey()]);
+      else if (upgrade.key !== undefined) headers.push(['Sec-WebSocket-Key', upgrade.key]);
+      if (upgrade.version !== undefined) headers.push(['Sec-WebSocket-Version', upgrade.version]);
+      if (upgrade.extensions !== undefined) {
+        headers.push(['Sec-WebSocket-Extensions', upgrade.extensions]);
+      }
+      const request: RawUpgrade = {
+        target: `/v1/live?${upgrade.query.map(([name, value]) => `${name}=${value}`).join('&')}`,
+        headers,
+        after: Array.isArray(upgrade.after)
+          ? Buffer.concat(upgrade.after.map(encodeFrame))
+          : upgrade.after,
+      };
+      sent += 1;
+      if (sent % 50 === 0) await bothAlive();
+      return checkUpgrade(await rawUpgrade(port, request));
+    });
+    await bothAlive();
+    // Every fuzzing client is gone from the feed, and a well-behaved one still gets the stock.
+    await expect.poll(liveClients, { timeout: 10_000 }).toBe(0);
+    const snapshot = await firstMessage(`${purchase.baseUrl.replace('http:', 'ws:')}/v1/live`);
+    expect(snapshot).toMatchObject({ type: 'snapshot', stock: expect.any(Array) });
+  });
+});
+
+/** purchase's live_clients gauge, from its /metrics. */
+async function liveClients(): Promise<number> {
+  const text = await (await fetch(`${purchase.opsUrl}/metrics`)).text();
+  return Number(/^live_clients(?:\{[^}]*\})? (\d+)$/m.exec(text)?.[1]);
+}
+
+function firstMessage(url: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url);
+    socket.once('message', (data) => {
+      resolve(JSON.parse((data as Buffer).toString()));
+      socket.close();
+    });
+    socket.once('error', reject);
+  });
+}
