@@ -45,6 +45,8 @@ beforeAll(async () => {
     INVENTORY_OPS_URL: 'http://127.0.0.1:9',
     LIVE_MAX_CLIENTS: String(CLIENTS + 10),
     LIVE_PANELS_INTERVAL_MS: '60000',
+    // A client that answers no ping is closed at the second one after it went quiet.
+    LIVE_HEARTBEAT_INTERVAL_MS: '2000',
   });
   liveUrl = `${purchase.baseUrl.replace('http:', 'ws:')}/v1/live`;
 }, 600_000);
@@ -123,6 +125,16 @@ async function inboundSockets(): Promise<number> {
   ).length;
 }
 
+/** live_clients_dropped_total{reason} of purchase, from its /metrics. */
+async function droppedClients(reason: string): Promise<number> {
+  const text = await (await fetch(`${purchase.opsUrl}/metrics`)).text();
+  const line = new RegExp(
+    `^live_clients_dropped_total\\{[^}]*reason="${reason}"[^}]*\\} (\\d+)$`,
+    'm',
+  );
+  return Number(line.exec(text)?.[1] ?? 0);
+}
+
 describe('the live feed of purchase', () => {
   it('sends the stock and the latest orders, then each order and stock change as it happens', async () => {
     const before = await buy();
@@ -175,16 +187,21 @@ describe('the live feed of purchase', () => {
     expect(api.headers.get('content-security-policy')).toContain("default-src 'none'");
   });
 
-  it(`gets each update to ${CLIENTS} clients within 1 s, and its sockets back after they leave`, async () => {
+  it(`gets each update to ${CLIENTS} clients within 1 s while one never reads, drops that one, and its sockets back after they leave`, async () => {
     const baseline = await inboundSockets();
     const clients = Array.from({ length: CLIENTS }, () => connectClient(liveUrl));
     await Promise.all(clients.map((client) => client.opened));
     await until(() => clients.every((c) => c.messages.length >= 1), 10_000, 'every snapshot');
     expect(await inboundSockets()).toBeGreaterThanOrEqual(baseline + CLIENTS);
+    // One more that reads nothing after its snapshot: not even the pings, so it never pongs.
+    const silent = connectClient(liveUrl);
+    await until(() => silent.messages.length >= 1, 10_000, 'its snapshot');
+    silent.socket.pause();
 
     for (let round = 0; round < 3; round++) {
-      const startedAt = performance.now();
       const bought = await buy();
+      // From the 201: the purchase's own time is not the feed's.
+      const answeredAt = performance.now();
       const isTheOrder = ({ message }: { message: Received }) =>
         message.order?.orderId === bought.body.orderId;
       await until(
@@ -193,11 +210,17 @@ describe('the live feed of purchase', () => {
         'the order at every client',
       );
       const latest = Math.max(
-        ...clients.map((client) => client.messages.find(isTheOrder)!.at - startedAt),
+        ...clients.map((client) => client.messages.find(isTheOrder)!.at - answeredAt),
       );
-      // From the purchase's start, so it includes the purchase itself.
       expect(latest).toBeLessThan(1_000);
     }
+    // The silent one is closed by the heartbeat (the server's count: paused, the client does
+    // not see its socket close); every other client is still connected.
+    await expect.poll(() => droppedClients('heartbeat'), { timeout: 10_000 }).toBe(1);
+    silent.socket.resume();
+    await silent.closed;
+    expect(clients.every((client) => client.socket.readyState === WebSocket.OPEN)).toBe(true);
+    expect(await droppedClients('slow')).toBe(0);
     for (const client of clients) {
       const seqs = client.messages.map(({ message }) => message.seq);
       expect(seqs).toEqual(seqs.map((_, i) => seqs[0]! + i));
