@@ -46,7 +46,14 @@ async function main(args: string[]): Promise<number> {
   // The TypeScript of the new proto, generated and committed like the others' (ADR 2).
   run('npm', ['run', 'generate', '--silent', '--workspace=@switchboard/contracts']);
   // The templates are formatted already; a long name can push a line past the width.
-  run('npx', ['prettier', '--write', '--log-level=warn', ...created, ...changed]);
+  run('npx', [
+    'prettier',
+    '--write',
+    '--ignore-unknown',
+    '--log-level=warn',
+    ...created,
+    ...changed,
+  ]);
   if (!args.includes(SKIP_INSTALL)) run('npm', ['install', '--no-audit', '--no-fund']);
 
   const list = (paths: string[]) => paths.map((path) => `  ${path}`).join('\n');
