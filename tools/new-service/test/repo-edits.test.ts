@@ -7,9 +7,10 @@ const COMPOSE = `services:
     environment:
       DEV_CERTS_SERVICES: a,b
 
-  # The last service.
+# A comment at the margin, inside the block.
   b:
     image: b
+  # A comment after the last entry, about what follows.
 
 # Volumes, with a comment before them.
 volumes:
@@ -17,7 +18,7 @@ volumes:
 `;
 
 describe('appendToTopLevelBlock', () => {
-  it("adds after the block's last line, before the comment that leads to the next key", () => {
+  it("adds after the block's last entry, past comments inside it, before those after it", () => {
     expect(appendToTopLevelBlock(COMPOSE, 'services', '\n  c:\n    image: c')).toBe(
       COMPOSE.replace('    image: b\n', '    image: b\n\n  c:\n    image: c\n'),
     );
