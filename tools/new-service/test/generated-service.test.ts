@@ -99,6 +99,16 @@ function copyCompiledPackages(to: string): void {
   }
 }
 
+/** Compose v2 where `docker compose` works, else v1's `docker-compose` (as tests/e2e does). */
+function composeCommand(): [string, ...string[]] {
+  try {
+    execFileSync('docker', ['compose', 'version'], { stdio: 'ignore' });
+    return ['docker', 'compose'];
+  } catch {
+    return ['docker-compose'];
+  }
+}
+
 beforeAll(() => {
   copy = mkdtempSync(join(tmpdir(), 'new-service-'));
   copyRepository(copy);
@@ -131,6 +141,13 @@ describe(`npm run new-service -- ${NAME}`, () => {
     expect(compose).toMatch(new RegExp(`\\n  ${NAME}-secrets:\\n`));
     const prometheus = readFileSync(join(copy, 'deploy/prometheus/prometheus.yml'), 'utf8');
     expect(prometheus).toContain(`- job_name: ${NAME}\n`);
+  });
+
+  it('leaves docker-compose.yml valid, with the new service in it', () => {
+    const [command, ...args] = composeCommand();
+
+    inCopy(command, [...args, 'config', '--quiet']);
+    expect(inCopy(command, [...args, 'config', '--services']).split('\n')).toContain(NAME);
   });
 
   it('renders both Kubernetes overlays with the new Deployment and its image', () => {
