@@ -17,9 +17,9 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { REPO_ROOT, kubectlAvailable } from '@switchboard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const REPO_ROOT = join(import.meta.dirname, '../../..');
 const MAIN = join(REPO_ROOT, 'tools/new-service/dist/main.js');
 const NAME = 'order-history';
 
@@ -150,18 +150,21 @@ describe(`npm run new-service -- ${NAME}`, () => {
     expect(inCopy(command, [...args, 'config', '--services']).split('\n')).toContain(NAME);
   });
 
-  it('renders both Kubernetes overlays with the new Deployment and its image', () => {
-    for (const [overlay, image] of [
-      ['development', `switchboard/${NAME}:dev`],
-      ['production', `registry.example.com/switchboard/${NAME}:1.0.0`],
-    ] as const) {
-      const rendered = inCopy('kubectl', ['kustomize', `deploy/kubernetes/overlays/${overlay}`]);
-      expect(rendered).toContain(
-        `kind: Deployment\nmetadata:\n  labels:\n    app.kubernetes.io/name: ${NAME}`,
-      );
-      expect(rendered).toContain(`image: ${image}\n`);
-    }
-  });
+  it.runIf(kubectlAvailable())(
+    'renders both Kubernetes overlays with the new Deployment and its image',
+    () => {
+      for (const [overlay, image] of [
+        ['development', `switchboard/${NAME}:dev`],
+        ['production', `registry.example.com/switchboard/${NAME}:1.0.0`],
+      ] as const) {
+        const rendered = inCopy('kubectl', ['kustomize', `deploy/kubernetes/overlays/${overlay}`]);
+        expect(rendered).toContain(
+          `kind: Deployment\nmetadata:\n  labels:\n    app.kubernetes.io/name: ${NAME}`,
+        );
+        expect(rendered).toContain(`image: ${image}\n`);
+      }
+    },
+  );
 
   it('leaves every file it writes or changes formatted', () => {
     const written = inCopy('git', ['ls-files', '--modified', '--others', '--exclude-standard']);
