@@ -153,7 +153,8 @@ describe('the Kubernetes manifests (deploy/kubernetes)', () => {
           .filter((manifest) => manifest.kind === 'Deployment')
           .map((manifest) => [manifest.metadata.name, manifest.spec.replicas]),
       );
-      expect(replicas).toEqual({ inventory: 3, purchase: 2 });
+      // A service added by npm run new-service keeps the base's one replica until it gets a patch.
+      expect(replicas).toMatchObject({ inventory: 3, purchase: 2 });
     },
   );
 
