@@ -4,6 +4,7 @@ export { POSTGRES_ALIAS, createDatabase, databaseUrlInNetwork, startPostgres } f
 export { startInventory, type SeedProduct } from './inventory-container.js';
 export { NATS_ALIAS, startNats, type NatsOptions, type StartedNats } from './nats.js';
 export { freePort } from './free-port.js';
+export { kubectlAvailable } from './kubectl.js';
 export {
   startServiceProcess,
   type ProcessExit,
