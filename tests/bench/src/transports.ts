@@ -59,34 +59,47 @@ interface Row {
 const tracing = await startBenchTracing(process.env.BENCH_TRACING);
 const scratch = await mkdtemp(join(tmpdir(), 'bench-'));
 const children: ChildProcess[] = [];
-const [postgres, nats] = await Promise.all([startPostgres(), startNats()]);
+// Postgres and the real inventory only when one of their rows is selected: the canned rows
+// (BENCH_ROWS="canned GetStock") then run without them, and without their load.
+const withInventory = ['inventory GetStock', 'inventory Reserve'].some((call) =>
+  ['gRPC/TCP', 'gRPC/UDS', 'NATS'].some((transport) =>
+    `${call} inventory ${transport}`.includes(ROW_FILTER),
+  ),
+);
+const [postgres, nats] = await Promise.all([
+  withInventory ? startPostgres() : undefined,
+  startNats(),
+]);
 try {
-  // The real inventory, as its image runs it, on TCP, a Unix socket and NATS at once.
-  const seedFile = join(scratch, 'products.json');
-  await writeFile(seedFile, JSON.stringify([{ sku: 'sku-bench', name: 'Bench', onHand: 1e9 }]));
   const inventorySocket = join(scratch, 'inventory.sock');
-  const inventoryMain = join(REPO_ROOT, 'services', 'inventory', 'dist', 'main.js');
-  const inventory = spawn(process.execPath, [inventoryMain], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      LOG_LEVEL: 'warn',
-      DATABASE_URL: await createDatabase(postgres, 'inventory_bench'),
-      NATS_URL: nats.url,
-      GRPC_HOST: '127.0.0.1',
-      GRPC_PORT: '50151',
-      GRPC_SOCKET_PATH: inventorySocket,
-      OPS_HOST: '127.0.0.1',
-      OPS_PORT: '59464',
-      SEED_FILE: seedFile,
-      DB_POOL_MAX: '20',
-      SHUTDOWN_DELAY_MS: '0',
-      ...tracing.env,
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  children.push(inventory);
-  const inventoryPid = inventory.pid!;
-  await waitReady('http://127.0.0.1:59464/readyz');
+  let inventoryPid = 0;
+  if (postgres) {
+    // The real inventory, as its image runs it, on TCP, a Unix socket and NATS at once.
+    const seedFile = join(scratch, 'products.json');
+    await writeFile(seedFile, JSON.stringify([{ sku: 'sku-bench', name: 'Bench', onHand: 1e9 }]));
+    const inventoryMain = join(REPO_ROOT, 'services', 'inventory', 'dist', 'main.js');
+    const inventory = spawn(process.execPath, [inventoryMain], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        LOG_LEVEL: 'warn',
+        DATABASE_URL: await createDatabase(postgres, 'inventory_bench'),
+        NATS_URL: nats.url,
+        GRPC_HOST: '127.0.0.1',
+        GRPC_PORT: '50151',
+        GRPC_SOCKET_PATH: inventorySocket,
+        OPS_HOST: '127.0.0.1',
+        OPS_PORT: '59464',
+        SEED_FILE: seedFile,
+        DB_POOL_MAX: '20',
+        SHUTDOWN_DELAY_MS: '0',
+        ...tracing.env,
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    children.push(inventory);
+    inventoryPid = inventory.pid!;
+    await waitReady('http://127.0.0.1:59464/readyz');
+  }
 
   // The baselines, in a process of their own.
   const baselineScript = fileURLToPath(new URL('./baseline-servers.js', import.meta.url));
@@ -117,7 +130,7 @@ try {
   };
   let orders = 0;
   const rows: Row[] = [];
-  for (const [transport, target] of Object.entries(inventoryTargets)) {
+  for (const [transport, target] of withInventory ? Object.entries(inventoryTargets) : []) {
     const client = createInventoryClient(target, {
       bus,
       logger,
@@ -335,7 +348,7 @@ try {
 } finally {
   for (const child of children) child.kill('SIGTERM');
   await sleep(500);
-  await Promise.all([postgres.stop(), nats.stop()]);
+  await Promise.all([postgres?.stop(), nats.stop()]);
   await rm(scratch, { recursive: true, force: true });
   await tracing.stop();
 }
