@@ -124,7 +124,7 @@ export async function startEventConsumer<T extends Event>(
   function handleMessage(message: JsMsg): Promise<void> {
     return inSpan(
       messagingSpanName('process', message.subject),
-      {
+      () => ({
         kind: SpanKind.CONSUMER,
         parent: ROOT_CONTEXT,
         links: linkTo(traceContextOf(message.headers)),
@@ -133,7 +133,7 @@ export async function startEventConsumer<T extends Event>(
           'messaging.consumer.group.name': name,
           'messaging.message.delivery_count': message.info.deliveryCount,
         },
-      },
+      }),
       () => handleDelivery(message),
     );
   }

@@ -112,8 +112,25 @@ export function consumerMetrics(registry: Registry) {
   };
 }
 
+type RequestMetrics = {
+  retries: Counter<'subject'>;
+  observe(side: 'client' | 'server', subject: string, outcome: string, startedAt: number): void;
+};
+
+/** One set per registry: built once, since the request path asks for it on every call. */
+const requestMetricsByRegistry = new WeakMap<Registry, RequestMetrics>();
+
 /** nats_request_duration_seconds by side, subject and outcome; nats_request_retries_total. */
-export function requestMetrics(registry: Registry) {
+export function requestMetrics(registry: Registry): RequestMetrics {
+  let metrics = requestMetricsByRegistry.get(registry);
+  if (!metrics) {
+    metrics = createRequestMetrics(registry);
+    requestMetricsByRegistry.set(registry, metrics);
+  }
+  return metrics;
+}
+
+function createRequestMetrics(registry: Registry): RequestMetrics {
   const retries = once(
     registry,
     'nats_request_retries_total',
@@ -137,10 +154,19 @@ export function requestMetrics(registry: Registry) {
         registers: [registry],
       }),
   );
+  // The labelled child per (side, subject, outcome), made once: a call then records without
+  // hashing its labels again (as libs/grpc's metrics do).
+  const children = new Map<string, { observe(seconds: number): void }>();
   return {
     retries,
-    observe(side: 'client' | 'server', subject: string, outcome: string, startedAt: number) {
-      duration.observe({ side, subject, outcome }, (performance.now() - startedAt) / 1000);
+    observe(side, subject, outcome, startedAt) {
+      const key = `${side} ${subject} ${outcome}`;
+      let child = children.get(key);
+      if (!child) {
+        child = duration.labels({ side, subject, outcome });
+        children.set(key, child);
+      }
+      child.observe((performance.now() - startedAt) / 1000);
     },
   };
 }

@@ -24,14 +24,14 @@ export async function publishEncodedEvent(
   // A PRODUCER span in the trace of the event's writer; its context travels in the headers.
   return inSpan(
     messagingSpanName('send', event.subject),
-    {
+    () => ({
       kind: SpanKind.PRODUCER,
       parent: event.traceparent === undefined ? undefined : contextOfTraceparent(event.traceparent),
       attributes: {
         ...messagingAttributes('send', event.subject),
         'messaging.message.id': event.eventId,
       },
-    },
+    }),
     () => {
       const eventHeaders = headers();
       eventHeaders.set(EVENT_TYPE_HEADER, event.type);

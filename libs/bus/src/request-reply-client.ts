@@ -58,7 +58,7 @@ export function natsRequest(
   // One PRODUCER span for the whole call, retries included; each attempt carries its context.
   return inSpan(
     messagingSpanName('send', subject),
-    { kind: SpanKind.PRODUCER, attributes: messagingAttributes('send', subject) },
+    () => ({ kind: SpanKind.PRODUCER, attributes: messagingAttributes('send', subject) }),
     () => requestWithRetries(bus, subject, payload, options),
   );
 }
@@ -136,26 +136,33 @@ async function requestOnce(
   if (requestId !== undefined) sent.set(REQUEST_ID_HEADER, requestId);
   // And the trace context beside it (ADR 17).
   injectTraceHeaders(sent);
-  let onAbort = () => {};
-  const cancelled = new Promise<never>((_, reject) => {
-    onAbort = () => reject(new AppError('CANCELLED', 'the call was cancelled'));
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
   let reply: Msg;
   try {
-    // A cancelled request cannot be taken back from NATS; the reply is simply not awaited.
-    reply = await Promise.race([
-      bus.connection.request(subject, payload, { timeout: timeoutMs, headers: sent }),
-      cancelled,
-    ]);
+    const request = bus.connection.request(subject, payload, { timeout: timeoutMs, headers: sent });
+    reply = signal === undefined ? await request : await unlessAborted(request, signal);
   } catch (thrown) {
     throw fromRequestError(thrown, peerName);
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
   }
   const error = fromNatsErrorReply(reply.headers, peerName);
   if (error) throw error;
   return reply.data;
+}
+
+/**
+ * The request's reply, or CANCELLED as soon as the signal aborts. A cancelled request cannot
+ * be taken back from NATS; the reply is simply not awaited.
+ */
+async function unlessAborted(request: Promise<Msg>, signal: AbortSignal): Promise<Msg> {
+  let onAbort = () => {};
+  const cancelled = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new AppError('CANCELLED', 'the call was cancelled'));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([request, cancelled]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
 }
 
 function fromRequestError(thrown: unknown, peer: string): AppError {

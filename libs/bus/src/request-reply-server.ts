@@ -83,11 +83,11 @@ export async function startNatsService(
         runWithIncomingRequestId(message.headers?.get(REQUEST_ID_HEADER), () =>
           inSpan(
             messagingSpanName('process', subject),
-            {
+            () => ({
               kind: SpanKind.CONSUMER,
               parent: traceContextOf(message.headers),
               attributes: messagingAttributes('process', subject),
-            },
+            }),
             (span) => answer(message, subject, handler, span),
           ),
         ).catch((thrown: unknown) =>

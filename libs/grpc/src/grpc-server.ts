@@ -147,11 +147,11 @@ export function createGrpcServer(options: {
       void runWithIncomingRequestId(call.metadata.get(REQUEST_ID_HEADER)[0], () =>
         inSpan(
           rpcSpanName(path),
-          {
+          () => ({
             kind: SpanKind.SERVER,
             parent: traceContextOf(call.metadata),
             attributes: rpcAttributes(path),
-          },
+          }),
           async (span) => {
             let response: Res;
             try {

@@ -7,6 +7,7 @@ export {
   currentTraceparent,
   extractTraceContext,
   inSpan,
+  tracingOn,
   injectTraceContext,
   linkTo,
   markFailed,

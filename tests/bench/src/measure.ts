@@ -6,6 +6,13 @@ export interface CellResult {
   errors: number;
   /** CPU time per call of the processes in the cell (client and server), in microseconds. */
   cpuMicrosPerCall: number;
+  /**
+   * Calls per second in each round's slice, in round order: the slices of one round of
+   * several cells ran side by side in time, so their ratios cancel the machine's drift.
+   */
+  roundCallsPerSecond: number[];
+  /** How far the rounds' rates spread: (max - min) / median, in percent. */
+  spreadPercent: number;
 }
 
 /** Reads the CPU time (user + system, µs) some processes have used so far. */
@@ -17,6 +24,7 @@ export type CpuClock = () => number;
  */
 export class Cell {
   private readonly latencies: number[] = [];
+  private readonly roundRates: number[] = [];
   private elapsedMs = 0;
   private errors = 0;
   private cpuMicros = 0;
@@ -43,9 +51,12 @@ export class Cell {
         }
       }
     };
+    const recordedBefore = this.latencies.length;
     await Promise.all(Array.from({ length: this.concurrency }, worker));
     if (record) {
-      this.elapsedMs += performance.now() - startedAt;
+      const sliceMs = performance.now() - startedAt;
+      this.roundRates.push((this.latencies.length - recordedBefore) / (sliceMs / 1000));
+      this.elapsedMs += sliceMs;
       this.cpuMicros += this.cpuClock() - cpuAtStart;
     }
   }
@@ -60,6 +71,11 @@ export class Cell {
       p99Ms: round(at(0.99)),
       errors: this.errors,
       cpuMicrosPerCall: Math.round((this.cpuMicros / Math.max(1, sorted.length)) * 10) / 10,
+      roundCallsPerSecond: this.roundRates.map(Math.round),
+      spreadPercent: Math.round(
+        ((Math.max(...this.roundRates) - Math.min(...this.roundRates)) / median(this.roundRates)) *
+          100,
+      ),
     };
   }
 }
@@ -84,6 +100,25 @@ export async function measureInterleaved(
     }
   }
   return cells.map((cell) => cell.result());
+}
+
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? sorted[middle]!
+    : ((sorted[middle - 1] ?? NaN) + (sorted[middle] ?? NaN)) / 2;
+}
+
+/**
+ * How fast `a` ran relative to `b`, as the median of their per-round ratios: each round's two
+ * slices ran minutes apart from other rounds' but seconds apart from each other, so the load
+ * of a shared machine moves both alike and the ratio much less than either rate.
+ */
+export function pairedRatio(a: CellResult, b: CellResult): number {
+  const ratios = a.roundCallsPerSecond.map((rate, round) => rate / b.roundCallsPerSecond[round]!);
+  return median(ratios);
 }
 
 function round(ms: number): number {
