@@ -47,6 +47,17 @@ export function rawRequest(port: number, request: RawRequest): Promise<RawAnswer
 
 /** The answer, or undefined when the server closed without one. */
 function parseAnswer(bytes: Buffer): RawAnswer | undefined {
+  const head = parseHead(bytes);
+  if (!head) return undefined;
+  let body = head.rest;
+  if (head.headers['transfer-encoding'] === 'chunked') body = dechunk(body);
+  return { status: head.status, headers: head.headers, body: body.toString('utf8') };
+}
+
+/** An answer's status line and headers (names lower-cased), and the bytes after them. */
+export function parseHead(
+  bytes: Buffer,
+): { status: number; headers: Record<string, string>; rest: Buffer } | undefined {
   const end = bytes.indexOf('\r\n\r\n');
   if (end < 0) return undefined;
   const [statusLine = '', ...lines] = bytes.subarray(0, end).toString('latin1').split('\r\n');
@@ -56,9 +67,7 @@ function parseAnswer(bytes: Buffer): RawAnswer | undefined {
     const colon = line.indexOf(':');
     headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
   }
-  let body = bytes.subarray(end + 4);
-  if (headers['transfer-encoding'] === 'chunked') body = dechunk(body);
-  return { status, headers, body: body.toString('utf8') };
+  return { status, headers, rest: bytes.subarray(end + 4) };
 }
 
 function dechunk(bytes: Buffer): Buffer {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
+import { parseHead } from './raw-http.js';
 
 /**
  * A bare WebSocket client for fuzzing: it sends an upgrade request of exactly the bytes it is
@@ -78,22 +79,14 @@ export function rawUpgrade(
     });
     socket.on('close', () => {
       clearTimeout(closing);
-      resolve(parseHead(Buffer.concat(chunks), closedByServer));
+      resolve(parseUpgradeAnswer(Buffer.concat(chunks), closedByServer));
     });
   });
 }
 
-function parseHead(bytes: Buffer, closedByServer: boolean): RawUpgradeAnswer | undefined {
-  const end = bytes.indexOf('\r\n\r\n');
-  if (end < 0) return undefined;
-  const [statusLine = '', ...lines] = bytes.subarray(0, end).toString('latin1').split('\r\n');
-  const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1]);
-  const headers: Record<string, string> = {};
-  for (const line of lines) {
-    const colon = line.indexOf(':');
-    headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-  }
-  return { status, headers, body: bytes.subarray(end + 4), closedByServer };
+function parseUpgradeAnswer(bytes: Buffer, closedByServer: boolean): RawUpgradeAnswer | undefined {
+  const head = parseHead(bytes);
+  return head && { status: head.status, headers: head.headers, body: head.rest, closedByServer };
 }
 
 /** One frame as a client writes it (RFC 6455 §5.2), any field allowed to be wrong. */
