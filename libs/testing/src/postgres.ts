@@ -9,15 +9,23 @@ const PASSWORD = 'switchboard';
 /** The name other containers on the test network reach Postgres by. */
 export const POSTGRES_ALIAS = 'postgres';
 
-/** Starts the Postgres image of docker-compose.yml, optionally on a network as "postgres". */
+/**
+ * Starts the Postgres image of docker-compose.yml, optionally on a network as "postgres", and
+ * with server settings (`postgres -c name=value`), e.g. `{ track_commit_timestamp: 'on' }`.
+ */
 export async function startPostgres(
-  options: { network?: StartedNetwork } = {},
+  options: { network?: StartedNetwork; settings?: Record<string, string> } = {},
 ): Promise<StartedPostgreSqlContainer> {
   return startContainer(() => {
-    const container = new PostgreSqlContainer(composeImage('postgres'))
+    const settings = Object.entries(options.settings ?? {}).flatMap(([name, value]) => [
+      '-c',
+      `${name}=${value}`,
+    ]);
+    let container = new PostgreSqlContainer(composeImage('postgres'))
       .withDatabase('switchboard')
       .withUsername(USER)
       .withPassword(PASSWORD);
+    if (settings.length > 0) container = container.withCommand(['postgres', ...settings]);
     return options.network
       ? container.withNetwork(options.network).withNetworkAliases(POSTGRES_ALIAS)
       : container;
