@@ -11,10 +11,15 @@ export const POSTGRES_ALIAS = 'postgres';
 
 /**
  * Starts the Postgres image of docker-compose.yml, optionally on a network as "postgres", and
- * with server settings (`postgres -c name=value`), e.g. `{ track_commit_timestamp: 'on' }`.
+ * with server settings (`postgres -c name=value`), e.g. `{ track_commit_timestamp: 'on' }`;
+ * `startupTimeoutMs` replaces testcontainers' 2 minutes to report healthy.
  */
 export async function startPostgres(
-  options: { network?: StartedNetwork; settings?: Record<string, string> } = {},
+  options: {
+    network?: StartedNetwork;
+    settings?: Record<string, string>;
+    startupTimeoutMs?: number;
+  } = {},
 ): Promise<StartedPostgreSqlContainer> {
   return startContainer(() => {
     const settings = Object.entries(options.settings ?? {}).flatMap(([name, value]) => [
@@ -26,6 +31,8 @@ export async function startPostgres(
       .withUsername(USER)
       .withPassword(PASSWORD);
     if (settings.length > 0) container = container.withCommand(['postgres', ...settings]);
+    if (options.startupTimeoutMs)
+      container = container.withStartupTimeout(options.startupTimeoutMs);
     return options.network
       ? container.withNetwork(options.network).withNetworkAliases(POSTGRES_ALIAS)
       : container;

@@ -59,13 +59,21 @@ export async function startTopology(options: {
 }): Promise<Topology> {
   const stack = new AsyncDisposableStack();
   try {
-    const [postgres, nats] = await Promise.all([
+    const started = await Promise.allSettled([
       // The commit time of every transaction, so the event lag is read from the reservation
       // row's own commit (pg_xact_commit_timestamp), not from a clock inside the transaction.
-      startPostgres({ settings: { track_commit_timestamp: 'on' } }),
+      // A machine busy with other work can take minutes to report Postgres healthy.
+      startPostgres({ settings: { track_commit_timestamp: 'on' }, startupTimeoutMs: 600_000 }),
       startNats(),
     ]);
-    stack.defer(() => Promise.all([postgres.stop(), nats.stop()]).then(() => undefined));
+    // Whichever started is stopped, even when the other failed.
+    for (const each of started) {
+      if (each.status === 'fulfilled') stack.defer(() => each.value.stop().then(() => undefined));
+    }
+    const [postgres, nats] = started.map((each) => {
+      if (each.status === 'rejected') throw each.reason;
+      return each.value;
+    }) as [Awaited<ReturnType<typeof startPostgres>>, StartedNats];
     const databaseUrls = {
       purchase: direct(postgres, await createDatabase(postgres, 'purchase'), 5432),
       inventory: direct(postgres, await createDatabase(postgres, 'inventory'), 5432),

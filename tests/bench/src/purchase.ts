@@ -65,7 +65,7 @@ const POOL_MAX = 10;
 for (const transport of TRANSPORT_NAMES) {
   if (!TRANSPORTS.includes(transport)) throw new Error(`unknown transport ${transport}`);
 }
-for (const catalog of CATALOGS) {
+for (const catalog of CATALOGS as string[]) {
   if (catalog !== 'hot' && catalog !== 'spread') throw new Error(`unknown catalog ${catalog}`);
 }
 
