@@ -289,6 +289,10 @@ async function main() {
   const scratch = await mkdtemp(join(tmpdir(), 'bench-purchase-'));
   await using stack = new AsyncDisposableStack();
   stack.defer(() => rm(scratch, { recursive: true, force: true }));
+  // Ctrl-C stops the processes and containers too.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => void stack.disposeAsync().finally(() => process.exit(130)));
+  }
   process.stderr.write(
     `starting postgres, nats and inventory (${products.length} products), run ${runId}\n`,
   );
