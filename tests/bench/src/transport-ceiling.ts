@@ -28,7 +28,7 @@ export async function startCeiling(natsUrl: string, scratch: string): Promise<Ce
   const canned = spawn(process.execPath, [script('baseline-servers'), natsUrl, scratch], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const addresses = JSON.parse(await firstLine(canned)) as CannedAddresses;
+  const addresses = JSON.parse(await lineWith(canned, '"oursTcpPort"')) as CannedAddresses;
   const targets: Record<Transport, string> = {
     'grpc-tcp': `dns:///127.0.0.1:${addresses.oursTcpPort}`,
     'grpc-uds': `unix://${addresses.oursSocket}`,
@@ -41,7 +41,7 @@ export async function startCeiling(natsUrl: string, scratch: string): Promise<Ce
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       edge = child;
-      const { port } = JSON.parse(await firstLine(child)) as { port: number };
+      const { port } = JSON.parse(await lineWith(child, '{"port"')) as { port: number };
       return {
         url: `http://127.0.0.1:${port}`,
         async stop() {
@@ -60,12 +60,17 @@ export async function startCeiling(natsUrl: string, scratch: string): Promise<Ce
   };
 }
 
-function firstLine(child: ChildProcess): Promise<string> {
+/** The first line of the child's output that contains `text` (log lines may come first). */
+function lineWith(child: ChildProcess, text: string): Promise<string> {
   return new Promise((resolve, reject) => {
     child.once('exit', (code) =>
       reject(new Error(`process exited with ${code} before it was ready`)),
     );
-    createInterface({ input: child.stdout! }).once('line', resolve);
+    // Read to the end, so the child never blocks on a full pipe; its other lines go to stderr.
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.includes(text)) resolve(line);
+      else process.stderr.write(`${line}\n`);
+    });
   });
 }
 
