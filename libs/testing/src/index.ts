@@ -11,6 +11,16 @@ export {
   type ServiceProcess,
   type ServiceProcessOptions,
 } from './service-process.js';
+export {
+  opsUrl,
+  startInventoryProcess,
+  startPurchaseProcess,
+  type InventoryPorts,
+  type InventoryProcess,
+  type PurchasePorts,
+  type PurchaseProcess,
+  type ServiceStartOptions,
+} from './service-processes.js';
 export { capturingLogger, testLogger } from './test-logger.js';
 export {
   DEFAULT_FUZZ_RUNS,

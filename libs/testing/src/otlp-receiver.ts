@@ -14,6 +14,9 @@ export interface ReceivedSpan {
   parentSpanId: string;
   name: string;
   kind: SpanKindName;
+  /** Start and end, in milliseconds since the epoch (from the span's nanoseconds). */
+  startMs: number;
+  endMs: number;
   attributes: Record<string, string | number | boolean>;
   links: { traceId: string; spanId: string }[];
 }
@@ -44,6 +47,8 @@ interface OtlpSpan {
   parentSpanId?: string;
   name: string;
   kind: number;
+  startTimeUnixNano: string;
+  endTimeUnixNano: string;
   attributes?: OtlpAttribute[];
   links?: { traceId: string; spanId: string }[];
 }
@@ -98,6 +103,8 @@ function flatten(request: OtlpRequest): ReceivedSpan[] {
         parentSpanId: span.parentSpanId ?? '',
         name: span.name,
         kind: KINDS[span.kind] ?? 'UNSPECIFIED',
+        startMs: Number(span.startTimeUnixNano) / 1e6,
+        endMs: Number(span.endTimeUnixNano) / 1e6,
         attributes: attributesOf(span.attributes),
         links: (span.links ?? []).map(({ traceId, spanId }) => ({ traceId, spanId })),
       })),

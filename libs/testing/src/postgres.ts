@@ -9,12 +9,24 @@ const PASSWORD = 'switchboard';
 /** The name other containers on the test network reach Postgres by. */
 export const POSTGRES_ALIAS = 'postgres';
 
-/** Starts the Postgres image of docker-compose.yml, optionally on a network as "postgres". */
+/**
+ * Starts the Postgres image of docker-compose.yml, optionally on a network as "postgres", and
+ * with server settings (`postgres -c name=value`), e.g. `{ track_commit_timestamp: 'on' }`;
+ * `startupTimeoutMs` replaces testcontainers' 2 minutes to be ready.
+ */
 export async function startPostgres(
-  options: { network?: StartedNetwork } = {},
+  options: {
+    network?: StartedNetwork;
+    settings?: Record<string, string>;
+    startupTimeoutMs?: number;
+  } = {},
 ): Promise<StartedPostgreSqlContainer> {
   return startContainer(() => {
-    const container = new PostgreSqlContainer(composeImage('postgres'))
+    const settings = Object.entries(options.settings ?? {}).flatMap(([name, value]) => [
+      '-c',
+      `${name}=${value}`,
+    ]);
+    let container = new PostgreSqlContainer(composeImage('postgres'))
       .withDatabase('switchboard')
       .withUsername(USER)
       .withPassword(PASSWORD)
@@ -25,6 +37,9 @@ export async function startPostgres(
       // (["NONE"] is Docker's way to switch it off; testcontainers' type knows only CMD forms.)
       .withHealthCheck({ test: ['NONE'] as unknown as ['CMD'] })
       .withWaitStrategy(Wait.forLogMessage(/database system is ready to accept connections/, 2));
+    if (settings.length > 0) container = container.withCommand(['postgres', ...settings]);
+    if (options.startupTimeoutMs)
+      container = container.withStartupTimeout(options.startupTimeoutMs);
     return options.network
       ? container.withNetwork(options.network).withNetworkAliases(POSTGRES_ALIAS)
       : container;

@@ -3,13 +3,21 @@
  * is): raw `net` echo over TCP and UDS, a bare grpc-js server, the same method through
  * @switchboard/grpc, a bare NATS responder and the same through the NATS services API. Every
  * GetStock here answers one canned Stock without a database, so the rows differ only in the
- * transport and the code around it. Prints the addresses as one JSON line once all listen.
+ * transport and the code around it. Reserve, through our stacks only, answers a canned
+ * reservation of what was asked: the canned inventory of bench:purchase's transport ceiling.
+ * Prints the addresses as one JSON line once all listen.
  */
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { connectBus, startNatsService } from '@switchboard/bus';
-import { InventoryServiceService, type GetStockResponse } from '@switchboard/contracts';
+import {
+  InventoryServiceService,
+  ProtoReservationState,
+  type GetStockResponse,
+  type ReserveRequest,
+  type ReserveResponse,
+} from '@switchboard/contracts';
 import { createGrpcServer } from '@switchboard/grpc';
 import { createLogger, createMetricsRegistry } from '@switchboard/observability';
 
@@ -20,6 +28,19 @@ const CANNED: GetStockResponse = {
   stock: { sku: 'sku-bench', name: 'Bench', onHand: 1_000_000, reserved: 0, available: 1_000_000 },
 };
 const getStock = InventoryServiceService.getStock;
+const reserveMethod = InventoryServiceService.reserve;
+
+/** Every Reserve holds what it asks for, with no database behind it. */
+function cannedReserve(request: ReserveRequest): ReserveResponse {
+  return {
+    reservation: {
+      orderId: request.orderId,
+      items: request.items,
+      state: ProtoReservationState.RESERVATION_STATE_RESERVED,
+      expiresAt: new Date(Date.now() + request.ttlSeconds * 1000),
+    },
+  };
+}
 
 function listenNet(address: number | string): Promise<number> {
   // Echo: the client sends a small frame and waits for it to come back (one round trip).
@@ -61,7 +82,7 @@ await bindBare(bare, `unix://${bareSocket}`);
 const ours = createGrpcServer({ logger, registry });
 ours.addService(InventoryServiceService, {
   getStock: () => Promise.resolve(CANNED),
-  reserve: () => Promise.reject(new Error('not in the benchmark')),
+  reserve: (request) => Promise.resolve(cannedReserve(request)),
   release: () => Promise.reject(new Error('not in the benchmark')),
   listStock: () => Promise.reject(new Error('not in the benchmark')),
   watchStock: () => ({
@@ -88,7 +109,19 @@ await startNatsService(bus, {
   version: '1.0.0',
   description: 'benchmark twin of the inventory service',
   subjectPrefix: 'benchinventory.v1',
-  endpoints: { GetStock: () => Promise.resolve(cannedBytes) },
+  endpoints: {
+    GetStock: () => Promise.resolve(cannedBytes),
+    Reserve: (payload) =>
+      Promise.resolve(
+        reserveMethod.responseSerialize(
+          cannedReserve(
+            reserveMethod.requestDeserialize(
+              Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
+            ),
+          ),
+        ),
+      ),
+  },
 });
 await bus.connection.flush();
 

@@ -63,8 +63,7 @@ export class Cell {
 
   result(): CellResult {
     const sorted = [...this.latencies].sort((a, b) => a - b);
-    const at = (q: number) =>
-      sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+    const at = (q: number) => percentile(sorted, q);
     return {
       callsPerSecond: Math.round(sorted.length / (this.elapsedMs / 1000)),
       p50Ms: round(at(0.5)),
@@ -119,6 +118,11 @@ export function median(values: number[]): number {
 export function pairedRatio(a: CellResult, b: CellResult): number {
   const ratios = a.roundCallsPerSecond.map((rate, round) => rate / b.roundCallsPerSecond[round]!);
   return median(ratios);
+}
+
+/** The value at quantile `q` (0..1) of values sorted in ascending order; NaN if none. */
+export function percentile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 }
 
 function round(ms: number): number {

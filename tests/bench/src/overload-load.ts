@@ -1,9 +1,11 @@
 /**
- * The load generator of `npm run bench:overload`: `connections` clients, each sending
- * POST /v1/purchases in a loop (closed loop: the next request after the answer), every request
- * under an Idempotency-Key of its own that no other run can have (the run id is random). Run
- * inside purchase's network namespace by overload.ts, so it measures purchase, not Docker's
- * port proxy. Prints one JSON line: per status, the count and the latency percentiles.
+ * The load generator of `npm run bench:overload` and `npm run bench:purchase`: `connections`
+ * clients, each sending POST /v1/purchases in a loop (closed loop: the next request after the
+ * answer), every request under an Idempotency-Key of its own that no other run can have (the
+ * run id is random), for one unit of a SKU picked at random from `skus`. Started by
+ * load-runner.ts (overload.ts runs it inside purchase's network namespace, so it measures
+ * purchase, not Docker's port proxy). Prints one JSON line: per status, the count and the
+ * latency percentiles; with `recordCreated`, also every 201's order id and arrival time.
  *
  * Two kinds of client:
  * - `ignored`: a refused client asks again at once, as wrk and autocannon do; a retry storm.
@@ -14,8 +16,8 @@
  * arrives at once, thousands of connections in the same millisecond, and what they measure is
  * mostly the kernel's accept queue. The rest is the steady state the goals are about.
  *
- * Input (argv[2], JSON): { url, connections, durationMs, onsetMs, runId, step, customerId, sku,
- * retryAfter }.
+ * Input (argv[2], JSON): { url, connections, durationMs, onsetMs, runId, step, customerId, skus,
+ * retryAfter, recordCreated }.
  */
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -33,9 +35,18 @@ export interface LoadInput {
   /** Names the keys of this step, so no two steps of the run share one either. */
   step: string;
   customerId: string;
-  sku: string;
+  /** Each purchase is one unit of one of these, picked at random. */
+  skus: string[];
   /** What a client does after a 503 with Retry-After. */
   retryAfter: RetryAfter;
+  /** Keep every 201's order id and arrival time (`created`), for checks against the databases. */
+  recordCreated?: boolean;
+}
+
+/** A 201: the order it created, and when its answer arrived (ms since the epoch). */
+export interface Created {
+  orderId: string;
+  at: number;
 }
 
 export type RetryAfter = 'ignored' | 'honoured';
@@ -60,6 +71,8 @@ export interface LoadOutput {
   elapsedMs: number;
   /** The soft limit of open files this process ran with (the clients need one each). */
   maxOpenFiles: number;
+  /** Every 201, with `recordCreated`; empty otherwise. */
+  created: Created[];
 }
 
 const input = JSON.parse(process.argv[2] ?? '{}') as LoadInput;
@@ -84,10 +97,16 @@ let sequence = 0;
 // A fresh key for every request, unique across runs: a repeated key would be a cheap replay of
 // a stored answer and inflate the figures.
 const nextKey = () => `bench-${input.runId}-${input.step}-${(sequence += 1)}`;
-const body = JSON.stringify({
-  customerId: input.customerId,
-  items: [{ sku: input.sku, quantity: 1 }],
-});
+const bodies = input.skus.map((sku) =>
+  JSON.stringify({ customerId: input.customerId, items: [{ sku, quantity: 1 }] }),
+);
+const nextBody = () => bodies[Math.floor(Math.random() * bodies.length)]!;
+const created: Created[] = [];
+/** Notes a 201's order (its body is the order) with the time it arrived. */
+function recordCreated(statusCode: number, body: string): void {
+  if (!input.recordCreated || statusCode !== 201) return;
+  created.push({ orderId: (JSON.parse(body) as { orderId: string }).orderId, at: Date.now() });
+}
 // Longer than any deadline of purchase: an answer that never comes is its own count.
 const TIMEOUT_MS = 30_000;
 
@@ -124,8 +143,12 @@ function clientsIgnoringRetryAfter(): Promise<Run> {
             setupRequest: (request) => ({
               ...request,
               headers: { 'content-type': 'application/json', 'idempotency-key': nextKey() },
-              body,
+              body: nextBody(),
             }),
+            // autocannon reads the body only when asked for it.
+            ...(input.recordCreated
+              ? { onResponse: (status: number, body: string) => recordCreated(status, body) }
+              : {}),
           },
         ],
       },
@@ -165,13 +188,14 @@ async function clientsHonouringRetryAfter(): Promise<Run> {
             method: 'POST',
             path: '/v1/purchases',
             headers: { 'content-type': 'application/json', 'idempotency-key': nextKey() },
-            body,
+            body: nextBody(),
           });
-          await answer.body.dump();
+          const text = await answer.body.text();
           const answered = performance.now();
           // As autocannon does: only what is answered within the window counts.
           if (answered > end) break;
           record(answer.statusCode, answered - sent);
+          recordCreated(answer.statusCode, text);
           const retryAfterS = Number(answer.headers['retry-after']);
           if (answer.statusCode === 503 && retryAfterS > 0) {
             const waitMs = retryAfterS * 1000 * (1 + Math.random() / 2);
@@ -214,6 +238,7 @@ const output: LoadOutput = {
   onset: statsOf(onset),
   ...run,
   maxOpenFiles: softOpenFilesLimit(),
+  created,
 };
 process.stdout.write(`${JSON.stringify(output)}\n`);
 

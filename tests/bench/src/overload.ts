@@ -11,9 +11,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { REPO_ROOT } from '@switchboard/testing';
 import { composeProject } from './compose-project.js';
+import { startLoad } from './load-runner.js';
 import type { LoadInput, LoadOutput, RetryAfter } from './overload-load.js';
 import { judge, printSteps, type Goal, type Step } from './overload-report.js';
 import { purchaseViewBetween, scrapePurchase } from './purchase-metrics.js';
@@ -44,7 +44,6 @@ const project = composeProject(`switchboard-bench-${runId}`, {
   // The whole crowd comes from one address: admission control is measured, not the per-IP limit.
   HTTP_RATE_LIMIT_MAX: '0',
 });
-const loadScript = fileURLToPath(new URL('./overload-load.js', import.meta.url));
 
 let tornDown = false;
 function tearDown(): void {
@@ -64,43 +63,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-/**
- * Runs the load generator inside purchase's network namespace, its open-files limit raised to
- * the hard limit: one socket per client.
- */
-async function load(pid: number, input: LoadInput): Promise<LoadOutput> {
-  const output = await runLoad(pid, input);
-  if (output.maxOpenFiles < input.connections + 100) {
-    throw new Error(
-      `the load generator may open only ${output.maxOpenFiles} files, too few for ${input.connections} clients: raise the hard limit (ulimit -Hn)`,
-    );
-  }
-  return output;
-}
-
-function runLoad(pid: number, input: LoadInput): Promise<LoadOutput> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      'sh',
-      [
-        '-c',
-        // The limit is inherited through nsenter by node.
-        'ulimit -n "$(ulimit -Hn)" && exec nsenter -t "$0" -n -- "$1" "$2" "$3"',
-        String(pid),
-        process.execPath,
-        loadScript,
-        JSON.stringify(input),
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (code !== 0) return reject(new Error(`load generator exited with ${code}`));
-      resolve(JSON.parse(stdout) as LoadOutput);
-    });
-  });
+/** Runs the load generator inside purchase's network namespace (see load-runner.ts). */
+function load(pid: number, input: LoadInput): Promise<LoadOutput> {
+  return startLoad(input, { netnsPid: pid }).output;
 }
 
 /** Client connections to purchase's port that are established now, counted in its namespace. */
@@ -171,7 +136,7 @@ try {
     runId,
     step: 'warmup',
     customerId: customerOf('warmup'),
-    sku: SKU,
+    skus: [SKU],
     retryAfter: 'honoured',
   });
   await sleep(SETTLE_MS);
@@ -194,7 +159,7 @@ try {
         runId,
         step,
         customerId: customerOf(step),
-        sku: SKU,
+        skus: [SKU],
         retryAfter,
       });
       // Halfway through, every client should hold its connection.

@@ -12,9 +12,14 @@ import {
   type InventoryClientDeps,
 } from '@switchboard/inventory-client';
 import { createMetricsRegistry } from '@switchboard/observability';
-import { createDatabase, startNats, startPostgres, testLogger } from '@switchboard/testing';
+import {
+  createDatabase,
+  startNats,
+  startPostgres,
+  testLogger,
+  startInventoryProcess,
+} from '@switchboard/testing';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { startInventoryProcess } from './support/inventory-process.js';
 
 // One inventory process serves all three transports at once; the same suite runs over each,
 // through the adapter INVENTORY_TARGET would pick in purchase.
@@ -70,7 +75,7 @@ beforeAll(async () => {
   tcpTls = { ...filesOf('purchase'), serverName: 'inventory' };
   const inventoryTls = filesOf('inventory');
   const inventory = shared.use(
-    await startInventoryProcess({
+    await startInventoryProcess('inventory', {
       GRPC_TLS_CA_FILE: inventoryTls.caFile,
       GRPC_TLS_CERT_FILE: inventoryTls.certFile,
       GRPC_TLS_KEY_FILE: inventoryTls.keyFile,

@@ -12,9 +12,9 @@ import {
   startServiceProcess,
   type OtlpReceiver,
   type ReceivedSpan,
+  startInventoryProcess,
 } from '@switchboard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startInventoryProcess } from './support/inventory-process.js';
 
 // One purchase is one connected trace (ADR 17), over each transport to inventory: the built
 // services run as processes with tracing on, exporting to a receiver in this test.
@@ -58,7 +58,7 @@ beforeAll(async () => {
     GRPC_TLS_KEY_FILE: join(certs, service, 'key.pem'),
   });
   const inventory = shared.use(
-    await startInventoryProcess({
+    await startInventoryProcess('inventory', {
       ...tlsEnv('inventory'),
       ...tracingEnv(),
       DATABASE_URL: await createDatabase(postgres, 'inventory_trace'),

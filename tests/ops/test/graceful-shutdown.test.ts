@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInfrastructure, type Infrastructure } from './support/infrastructure.js';
-import { opsUrl, startInventory, startPurchase } from './support/processes.js';
+import { opsUrl, startInventoryProcess, startPurchaseProcess } from '@switchboard/testing';
 import { buy } from './support/purchases.js';
 
 const SKU = 'sku-held';
@@ -24,7 +24,7 @@ beforeAll(async () => {
     await startInfrastructure([{ sku: SKU, name: 'Held', onHand: 1_000 }]),
   );
   const inventory = shared.use(
-    await startInventory('inventory', {
+    await startInventoryProcess('inventory', {
       DATABASE_URL: infrastructure.inventoryDatabaseUrl,
       NATS_URL: infrastructure.nats.url,
       SEED_FILE: infrastructure.seedFile,
@@ -40,7 +40,7 @@ beforeAll(async () => {
 afterAll(() => shared.disposeAsync());
 
 function startPurchaseForTest(env: Record<string, string> = {}) {
-  return startPurchase('purchase', {
+  return startPurchaseProcess('purchase', {
     DATABASE_URL: infrastructure.purchaseDatabaseUrl,
     NATS_URL: infrastructure.nats.url,
     INVENTORY_TARGET: inventoryTarget,
@@ -148,7 +148,7 @@ describe('SIGTERM to purchase', () => {
 
 describe('SIGTERM to inventory', () => {
   it('exits at once on a second signal, without waiting for the graceful stop', async () => {
-    await using other = await startInventory('inventory-2', {
+    await using other = await startInventoryProcess('inventory-2', {
       DATABASE_URL: infrastructure.inventoryDatabaseUrl,
       NATS_URL: infrastructure.nats.url,
       GRPC_HOST: '127.0.0.1',

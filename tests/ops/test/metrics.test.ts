@@ -7,17 +7,17 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureDevCertificates } from '@switchboard/dev-certs';
-import { REPO_ROOT } from '@switchboard/testing';
+import {
+  REPO_ROOT,
+  opsUrl,
+  startInventoryProcess,
+  startPurchaseProcess,
+  type PurchaseProcess,
+  type InventoryProcess,
+} from '@switchboard/testing';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInfrastructure } from './support/infrastructure.js';
-import {
-  opsUrl,
-  startInventory,
-  startPurchase,
-  type PurchaseProcess,
-  type InventoryProcess,
-} from './support/processes.js';
 import { exposedMetricNames, metricNamesIn } from './support/promql.js';
 import { promtool } from './support/promtool.js';
 import { buy } from './support/purchases.js';
@@ -48,7 +48,7 @@ beforeAll(async () => {
   });
   shared.defer(() => rmSync(certs, { recursive: true, force: true }));
   const inventory = shared.use(
-    await startInventory('inventory', {
+    await startInventoryProcess('inventory', {
       ...tlsEnv('inventory'),
       DATABASE_URL: infrastructure.inventoryDatabaseUrl,
       NATS_URL: infrastructure.nats.url,
@@ -58,7 +58,7 @@ beforeAll(async () => {
     }),
   );
   const purchase = shared.use(
-    await startPurchase('purchase', {
+    await startPurchaseProcess('purchase', {
       ...tlsEnv('purchase'),
       DATABASE_URL: infrastructure.purchaseDatabaseUrl,
       NATS_URL: infrastructure.nats.url,

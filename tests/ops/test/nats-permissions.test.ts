@@ -23,11 +23,13 @@ import {
   startNats,
   startPostgres,
   type StartedNats,
+  opsUrl,
+  startInventoryProcess,
+  startPurchaseProcess,
 } from '@switchboard/testing';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { opsUrl, startInventory, startPurchase } from './support/processes.js';
 import { buy } from './support/purchases.js';
 
 const CONFIG_FILE = join(REPO_ROOT, 'deploy/nats/nats-server.conf');
@@ -269,7 +271,7 @@ describe('the real services over the secured broker', () => {
       NATS_TLS_KEY_FILE: filesOf(name).keyFile,
     });
     const inventory = shared.use(
-      await startInventory('inventory', {
+      await startInventoryProcess('inventory', {
         ...natsEnv('inventory'),
         DATABASE_URL: await createDatabase(postgres, 'inventory'),
         SEED_FILE: seedFile,
@@ -278,7 +280,7 @@ describe('the real services over the secured broker', () => {
       }),
     );
     const purchase = shared.use(
-      await startPurchase('purchase', {
+      await startPurchaseProcess('purchase', {
         ...natsEnv('purchase'),
         DATABASE_URL: await createDatabase(postgres, 'purchase'),
         INVENTORY_TARGET: 'nats:inventory.v1',

@@ -8,10 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInfrastructure, type Infrastructure } from './support/infrastructure.js';
 import {
   opsUrl,
-  startInventory,
-  startPurchase,
+  startInventoryProcess,
+  startPurchaseProcess,
   type InventoryProcess,
-} from './support/processes.js';
+} from '@switchboard/testing';
 import { startLoad } from './support/purchases.js';
 
 const SKU = 'sku-rolling';
@@ -30,7 +30,7 @@ afterAll(async () => {
  * the port it had: purchase's channel knows each instance by its address.
  */
 function startInventoryInstance(name: string, grpcPort = 0): Promise<InventoryProcess> {
-  return startInventory(name, {
+  return startInventoryProcess(name, {
     DATABASE_URL: infrastructure.inventoryDatabaseUrl,
     NATS_URL: infrastructure.nats.url,
     SEED_FILE: infrastructure.seedFile,
@@ -59,7 +59,7 @@ describe('a rolling restart of inventory', () => {
       ),
     );
     const purchase = processes.use(
-      await startPurchase('purchase', {
+      await startPurchaseProcess('purchase', {
         DATABASE_URL: infrastructure.purchaseDatabaseUrl,
         NATS_URL: infrastructure.nats.url,
         // Both instances, as a DNS name with two replicas would resolve; round_robin spreads.
