@@ -57,7 +57,9 @@ describe('ensureDevCertificates', () => {
     });
 
     expect(report).toEqual(['CA: valid, kept', 'nats: issued (the certificate is not for nats-1)']);
-    const certificate = new X509Certificate(await readFile(join(root, 'certs', 'nats', 'cert.pem')));
+    const certificate = new X509Certificate(
+      await readFile(join(root, 'certs', 'nats', 'cert.pem')),
+    );
     expect(certificate.subjectAltName).toBe('DNS:nats, DNS:nats-1, DNS:nats-2');
   });
 
