@@ -149,6 +149,20 @@ async function expectConverged(report: LoadReport, initial: { onHand: number; re
   ).toBe(0);
 }
 
+/** POST /v1/purchases a purchase replica answered since it started, from its /metrics. */
+function purchasesAnsweredBy(container: string): number {
+  const script = `fetch('http://127.0.0.1:9464/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))`;
+  return docker('exec', container, 'node', '-e', script)
+    .split('\n')
+    .filter(
+      (line) =>
+        line.startsWith('http_server_request_duration_seconds_count{') &&
+        line.includes('method="POST"') &&
+        line.includes('route="/v1/purchases"'),
+    )
+    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+}
+
 /** One line per fault for the run's log: the figures the closing note quotes. */
 function logFigures(fault: string, report: LoadReport) {
   console.log(
@@ -286,6 +300,8 @@ describe('1,000 concurrent purchases of a stock of 300, through both purchase re
   it('sells exactly 300: 300 × 201 and 700 × 409 INSUFFICIENT_STOCK', async () => {
     const sku = 'sku-limited-poster';
     await system.psql('inventory', `UPDATE stock SET on_hand = 300 WHERE sku = '${sku}'`);
+    const replicas = system.containersOf('purchase');
+    const answeredBefore = replicas.map(purchasesAnsweredBy);
     const replies = await Promise.all(
       Array.from({ length: 1000 }, () =>
         api.purchaseHonouringRetryAfter(
@@ -301,6 +317,10 @@ describe('1,000 concurrent purchases of a stock of 300, through both purchase re
     }
     console.log(`[cluster] 1,000 purchases of 300: ${JSON.stringify(statuses)}`);
     expect(statuses).toEqual({ '201': 300, '409 INSUFFICIENT_STOCK': 700 });
+    // The balancer spread them: each replica answered a share.
+    const answered = replicas.map((name, i) => purchasesAnsweredBy(name) - answeredBefore[i]!);
+    console.log(`[cluster] purchases answered per replica: ${answered.join(', ')}`);
+    for (const share of answered) expect(share).toBeGreaterThan(100);
     await expect
       .poll(() => stockOf(sku), { timeout: 90_000, interval: 500 })
       .toEqual({ onHand: 0, reserved: 0 });
