@@ -192,107 +192,106 @@ describe('the cluster topology', () => {
   });
 });
 
+/**
+ * Runs the steady load; after 40 purchases strikes, after 60 more recovers, after 40 more
+ * stops. Logs the figures, checks that no purchase failed for good and that the system has
+ * converged, and returns what the clients saw.
+ */
+async function strikeUnderLoad(
+  fault: string,
+  strike: () => unknown,
+  recover: () => Promise<void>,
+): Promise<LoadReport> {
+  const initial = await stockOf(LOAD_SKU);
+  const load = startSteadyLoad(api, LOAD);
+  await afterMorePurchases(load, 40);
+  await strike();
+  await afterMorePurchases(load, 60);
+  await recover();
+  await afterMorePurchases(load, 40);
+  const report = await load.stop();
+
+  logFigures(fault, report);
+  expect(report.failed).toEqual([]);
+  await expectConverged(report, initial);
+  return report;
+}
+
 describe('under a steady purchase load', () => {
   it('loses no event and applies none twice when the NATS node leading ORDERS is killed, then restarted', async () => {
-    const initial = await stockOf(LOAD_SKU);
     const leader = (await natsStreams('nats-1')).find((s) => s.name === 'ORDERS')?.cluster
       ?.leader as NatsNode;
     expect(Object.keys(NATS_NODES)).toContain(leader);
-    const [container] = system.containersOf(NATS_NODES[leader]);
-    const load = startSteadyLoad(api, LOAD);
+    const container = system.containersOf(NATS_NODES[leader])[0]!;
 
-    await afterMorePurchases(load, 40);
-    docker('kill', container!);
-    await afterMorePurchases(load, 60);
-    docker('start', container!);
-    // Back in the cluster: it reports the streams again, caught up.
-    await expect
-      .poll(async () => (await natsStreams(leader).catch(() => [])).length, {
-        timeout: 60_000,
-        interval: 500,
-      })
-      .toBe(3);
-    await afterMorePurchases(load, 40);
-    const report = await load.stop();
-
-    logFigures(`NATS node ${leader} killed and restarted`, report);
-    expect(report.failed).toEqual([]);
-    await expectConverged(report, initial);
+    await strikeUnderLoad(
+      `NATS node ${leader} (leading ORDERS) killed and restarted`,
+      () => docker('kill', container),
+      async () => {
+        docker('start', container);
+        // Back in the cluster: it reports the streams again.
+        await expect
+          .poll(async () => (await natsStreams(leader).catch(() => [])).length, {
+            timeout: 60_000,
+            interval: 500,
+          })
+          .toBe(3);
+      },
+    );
   });
 
   it('fails no purchase when an inventory replica is SIGKILLed: its calls are retried on the others', async () => {
-    const initial = await stockOf(LOAD_SKU);
     const victim = system.containersOf('inventory')[1]!;
-    const load = startSteadyLoad(api, LOAD);
 
-    await afterMorePurchases(load, 40);
-    // The Node process, not the container: tini exits with it and the restart policy brings
-    // the replica back, as after a crash.
-    docker('exec', victim, 'bash', '-c', 'kill -KILL -1');
-    await afterMorePurchases(load, 60);
-    await healthyReplicas('inventory', 3);
-    await afterMorePurchases(load, 40);
-    const report = await load.stop();
-
-    logFigures('inventory replica SIGKILLed', report);
-    expect(report.failed).toEqual([]);
+    const report = await strikeUnderLoad(
+      'inventory replica SIGKILLed',
+      // The Node process, not the container: tini exits with it and the restart policy
+      // brings the replica back, as after a crash.
+      () => docker('exec', victim, 'bash', '-c', 'kill -KILL -1'),
+      () => healthyReplicas('inventory', 3),
+    );
     expect(report.retried).toBe(0);
-    await expectConverged(report, initial);
   });
 
   it('routes around a purchase replica that is killed: only requests in flight on it fail, and their retries with the same key succeed', async () => {
-    const initial = await stockOf(LOAD_SKU);
     const victim = system.containersOf('purchase')[1]!;
-    const load = startSteadyLoad(api, LOAD);
 
-    await afterMorePurchases(load, 40);
-    docker('kill', victim);
-    await afterMorePurchases(load, 60);
-    docker('start', victim);
-    await healthyReplicas('purchase', 2);
-    await afterMorePurchases(load, 40);
-    const report = await load.stop();
-
-    logFigures('purchase replica killed', report);
-    expect(report.failed).toEqual([]);
+    const report = await strikeUnderLoad(
+      'purchase replica killed',
+      () => docker('kill', victim),
+      async () => {
+        docker('start', victim);
+        await healthyReplicas('purchase', 2);
+      },
+    );
     // At most the purchases in flight on the killed replica: one per buyer.
     expect(report.retried).toBeLessThanOrEqual(LOAD.clients);
-    await expectConverged(report, initial);
   });
 
   it('fails no purchase while inventory is scaled from 3 to 1 and back to 3', async () => {
-    const initial = await stockOf(LOAD_SKU);
-    const load = startSteadyLoad(api, LOAD);
+    const scale = (n: number) =>
+      system.compose([
+        'up',
+        '-d',
+        '--no-recreate',
+        '--no-deps',
+        '--scale',
+        `inventory=${n}`,
+        'inventory',
+      ]);
 
-    await afterMorePurchases(load, 40);
-    await system.compose([
-      'up',
-      '-d',
-      '--no-recreate',
-      '--no-deps',
-      '--scale',
-      'inventory=1',
-      'inventory',
-    ]);
-    expect(system.containersOf('inventory')).toHaveLength(1);
-    await afterMorePurchases(load, 60);
-    await system.compose([
-      'up',
-      '-d',
-      '--no-recreate',
-      '--no-deps',
-      '--scale',
-      'inventory=3',
-      'inventory',
-    ]);
-    await healthyReplicas('inventory', 3);
-    await afterMorePurchases(load, 40);
-    const report = await load.stop();
-
-    logFigures('inventory scaled 3 → 1 → 3', report);
-    expect(report.failed).toEqual([]);
+    const report = await strikeUnderLoad(
+      'inventory scaled 3 → 1 → 3',
+      async () => {
+        await scale(1);
+        expect(system.containersOf('inventory')).toHaveLength(1);
+      },
+      async () => {
+        await scale(3);
+        await healthyReplicas('inventory', 3);
+      },
+    );
     expect(report.retried).toBe(0);
-    await expectConverged(report, initial);
   });
 });
 
