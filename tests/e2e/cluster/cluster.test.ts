@@ -26,6 +26,8 @@ beforeAll(async () => {
   system = await startComposeSystem({
     files: ['docker-compose.yml', 'docker-compose.cluster.yml'],
     publicService: 'balancer',
+    // The balancer's host port: Docker picks a free one.
+    env: { BALANCER_PUBLIC_PORT: '0' },
     readyLogLines: {
       'nats-2': 'Server is ready',
       'nats-3': 'Server is ready',
