@@ -22,10 +22,18 @@ export function isStreamNotFound(error: unknown): boolean {
 /**
  * Creates each stream, or brings an existing one to this config. Safe to run at every start
  * and from several replicas at once: the one that loses the race to create updates instead.
- * A service ensures the streams it owns: those it publishes to (ADR 6).
+ * A service ensures the streams it owns: those it publishes to (ADR 6). `replicas` is how many
+ * servers of a JetStream cluster keep a copy of each (1 on a single server, 3 on a cluster of
+ * three: one node may then be lost without losing a message, ADR 25); an existing stream is
+ * moved to it.
  */
-export async function ensureStreams(bus: Bus, streams: readonly StreamDefinition[]): Promise<void> {
-  for (const stream of streams) {
+export async function ensureStreams(
+  bus: Bus,
+  streams: readonly StreamDefinition[],
+  options: { replicas?: number } = {},
+): Promise<void> {
+  for (const definition of streams) {
+    const stream = { ...definition, num_replicas: options.replicas ?? definition.num_replicas };
     const { name } = stream;
     const exists = await bus.manager.streams.info(name).then(
       () => true,

@@ -77,6 +77,17 @@ describe('provisioning', () => {
     expect(names).toEqual(expect.arrayContaining(['PROVISIONED', 'DEADLETTER']));
   });
 
+  it('asks JetStream for the replica count it is given: a single server refuses 3', async () => {
+    await using bus = await connect('provision-replicas');
+    const replicated = testStream('REPLICATED', ['replicated.>']);
+
+    // A cluster of three keeps 3 copies; this test's one server has no peers to hold them.
+    await expect(ensureStreams(bus, [replicated], { replicas: 3 })).rejects.toThrow(/replicas/i);
+    await ensureStreams(bus, [replicated], { replicas: 1 });
+    const stream = await bus.manager.streams.info('REPLICATED');
+    expect(stream.config.num_replicas).toBe(1);
+  });
+
   it('creates a durable consumer once and refuses to silently change its filter', async () => {
     await using bus = await connect('consumer-provision');
     const type = await orderEventsOfOwnStream(bus);

@@ -76,7 +76,9 @@ export function createApp({ config, logger, registry }: AppDeps): App {
     });
     await lifecycle.onStop('NATS connection', () => bus.drain());
     // The streams inventory writes to; ORDERS is purchase's (ADR 6).
-    await ensureStreams(bus, [INVENTORY_STREAM, DEAD_LETTER_STREAM]);
+    await ensureStreams(bus, [INVENTORY_STREAM, DEAD_LETTER_STREAM], {
+      replicas: config.natsStreamReplicas,
+    });
     // Neither table grows without bound: published events and applied message ids are
     // deleted once past their retention (an id only after ORDERS can no longer deliver it).
     const relay = await startEventOutbox({

@@ -74,6 +74,13 @@ const spec = {
     protocols: ['nats', 'tls'],
     description: 'NATS with JetStream: OrderConfirmed in, StockChanged out.',
   }),
+  natsStreamReplicas: integer('NATS_STREAM_REPLICAS', {
+    default: 1,
+    min: 1,
+    max: 5,
+    description:
+      'Servers of the JetStream cluster that keep a copy of each stream this service owns (3 on the cluster topology).',
+  }),
   consumerMaxDeliveries: integer('CONSUMER_MAX_DELIVERIES', {
     default: 5,
     min: 1,

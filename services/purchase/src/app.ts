@@ -69,7 +69,7 @@ export function createApp(deps: {
     });
     await lifecycle.onStop('NATS connection', () => bus.drain());
     // The stream purchase writes to; inventory's are its own (ADR 6).
-    await ensureStreams(bus, [ORDERS_STREAM]);
+    await ensureStreams(bus, [ORDERS_STREAM], { replicas: config.natsStreamReplicas });
     // Published events are kept a while for operators, then deleted: the outbox stays small.
     // purchase consumes no stream into an inbox, so it has none to clean.
     const relay = await startEventOutbox({

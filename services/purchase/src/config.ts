@@ -113,6 +113,13 @@ export const configSpec = {
     min: 0,
   }),
   natsUrl: url('NATS_URL', { default: 'nats://nats:4222', protocols: ['nats', 'tls'] }),
+  natsStreamReplicas: integer('NATS_STREAM_REPLICAS', {
+    default: 1,
+    min: 1,
+    max: 5,
+    description:
+      'Servers of the JetStream cluster that keep a copy of each stream this service owns (3 on the cluster topology).',
+  }),
   outboxPollIntervalMs: integer('OUTBOX_POLL_INTERVAL_MS', { default: 500, min: 10, max: 60_000 }),
   // Published events are kept for operators only: the stream has them for its own max_age.
   outboxRetentionHours: integer('OUTBOX_RETENTION_HOURS', { default: 72, min: 1, max: 87_600 }),

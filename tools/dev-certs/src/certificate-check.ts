@@ -2,11 +2,11 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 
 /**
  * Why a service's files cannot be kept, or undefined when they can: issued by this CA, for
- * this name, matching their key, and valid for longer than the renewal margin.
+ * every one of these names, matching their key, and valid for longer than the renewal margin.
  */
 export function reasonToReissue(
   files: { certificate: string; privateKey: string },
-  expected: { caCertificate: string; name: string; renewWithinMs: number; now?: Date },
+  expected: { caCertificate: string; names: string[]; renewWithinMs: number; now?: Date },
 ): string | undefined {
   let certificate: X509Certificate;
   try {
@@ -17,8 +17,9 @@ export function reasonToReissue(
   const ca = new X509Certificate(expected.caCertificate);
   if (!certificate.checkIssued(ca) || !certificate.verify(ca.publicKey))
     return 'the certificate was not issued by the current CA';
-  if (!certificate.subjectAltName?.split(', ').includes(`DNS:${expected.name}`))
-    return `the certificate is not for ${expected.name}`;
+  const held = certificate.subjectAltName?.split(', ') ?? [];
+  const missing = expected.names.find((name) => !held.includes(`DNS:${name}`));
+  if (missing !== undefined) return `the certificate is not for ${missing}`;
   try {
     if (!certificate.checkPrivateKey(createPrivateKey(files.privateKey)))
       return 'the key does not match the certificate';

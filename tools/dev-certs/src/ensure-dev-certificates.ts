@@ -24,6 +24,12 @@ export interface DevCertificatesOptions {
   readableKeys?: readonly string[];
   /** More DNS names every certificate also holds (e.g. localhost, for tests). */
   extraDnsNames?: readonly string[];
+  /**
+   * More DNS names of one service's certificate, by service: the names of its nodes that
+   * peers dial one by one, such as the three NATS nodes' routes (nats-1, nats-2, nats-3). A
+   * certificate lacking one is reissued.
+   */
+  nodeNames?: Readonly<Record<string, readonly string[]>>;
   serviceValidDays?: number;
   caValidDays?: number;
   /** A certificate with less left than this is renewed. */
@@ -63,6 +69,7 @@ export async function ensureDevCertificates(
   }
 
   for (const name of options.services) {
+    const dnsNames = [...(options.nodeNames?.[name] ?? []), ...(options.extraDnsNames ?? [])];
     const dir = join(options.certsDir, name);
     const certPath = join(dir, 'cert.pem');
     const keyPath = join(dir, 'key.pem');
@@ -75,7 +82,12 @@ export async function ensureDevCertificates(
         ? 'no certificate yet'
         : reasonToReissue(
             { certificate, privateKey },
-            { caCertificate: ca.certificate, name, renewWithinMs, now: options.now },
+            {
+              caCertificate: ca.certificate,
+              names: [name, ...dnsNames],
+              renewWithinMs,
+              now: options.now,
+            },
           );
     // The CA first: a peer reloading meanwhile then already trusts what it is about to see.
     if ((await readIfPresent(join(dir, 'ca.pem'))) !== ca.certificate)
@@ -86,7 +98,7 @@ export async function ensureDevCertificates(
     }
     const issued = await issueServiceCertificate(ca, {
       name,
-      dnsNames: [...(options.extraDnsNames ?? [])],
+      dnsNames,
       validDays: options.serviceValidDays ?? 90,
     });
     // Two renames are not one: a reader may see the new key with the old certificate for a

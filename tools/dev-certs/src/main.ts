@@ -23,7 +23,8 @@ const spec = {
   }),
   services: string('DEV_CERTS_SERVICES', {
     default: 'inventory,purchase',
-    description: 'Comma-separated service names; each is its certificate identity (DNS SAN).',
+    description:
+      'Comma-separated service names; each is its certificate identity (DNS SAN). "nats+nats-1+nats-2" adds the names of its nodes.',
   }),
   readableKeys: string('DEV_CERTS_READABLE_KEYS', {
     default: '',
@@ -59,9 +60,12 @@ const spec = {
 
 const config = readConfigOrExit('dev-certs', () => loadConfig(process.env, spec));
 try {
+  // "nats+nats-1+nats-2+nats-3": the service nats, whose certificate also names its nodes.
+  const entries = listOf(config.services).map((entry) => entry.split('+'));
   const report = await ensureDevCertificates({
     ...config,
-    services: listOf(config.services),
+    services: entries.map(([name]) => name!),
+    nodeNames: Object.fromEntries(entries.map(([name, ...nodes]) => [name!, nodes])),
     readableKeys: listOf(config.readableKeys),
   });
   report.push(

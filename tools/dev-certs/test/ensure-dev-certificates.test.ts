@@ -48,6 +48,21 @@ describe('ensureDevCertificates', () => {
     expect((await stat(join(root, 'certs', 'purchase', 'key.pem'))).mode & 0o777).toBe(0o600);
   });
 
+  it("names a service's nodes in its certificate, and reissues one that lacks a node's name", async () => {
+    await ensureDevCertificates({ ...options(), services: ['nats'] });
+    const report = await ensureDevCertificates({
+      ...options(),
+      services: ['nats'],
+      nodeNames: { nats: ['nats-1', 'nats-2'] },
+    });
+
+    expect(report).toEqual(['CA: valid, kept', 'nats: issued (the certificate is not for nats-1)']);
+    const certificate = new X509Certificate(
+      await readFile(join(root, 'certs', 'nats', 'cert.pem')),
+    );
+    expect(certificate.subjectAltName).toBe('DNS:nats, DNS:nats-1, DNS:nats-2');
+  });
+
   it('keeps valid certificates as they are on the next run', async () => {
     await ensureDevCertificates(options());
     const before = await readFile(join(root, 'certs', 'inventory', 'cert.pem'), 'utf8');

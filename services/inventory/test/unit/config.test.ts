@@ -31,6 +31,7 @@ describe('readConfig', () => {
       admissionQueueSize: 100,
       admissionQueueTimeoutMs: 1_000,
       natsUrl: 'nats://nats:4222',
+      natsStreamReplicas: 1,
       consumerMaxDeliveries: 5,
       consumerRetryDelayMs: 1_000,
       reservationSweepIntervalMs: 5_000,

@@ -1,5 +1,6 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
 import { REPO_ROOT } from '@switchboard/testing';
 import {
   DockerComposeEnvironment,
@@ -51,6 +52,17 @@ export interface ComposeSystem {
   prometheusQuery(query: string): Promise<PrometheusSample[]>;
   /** A service's /metrics text, fetched inside its container (ops ports are not published). */
   metricsOf(service: string): Promise<string>;
+  /**
+   * The containers of a service that are running, by name, in the order of their replica
+   * number (a scaled service has several). For `docker` commands on one replica.
+   */
+  containersOf(service: string): string[];
+  /**
+   * Runs the compose CLI on this system (its project, files and environment), such as
+   * `['up', '-d', '--no-recreate', '--scale', 'inventory=1', 'inventory']`; resolves with its
+   * output, rejects if it fails.
+   */
+  compose(args: string[]): Promise<string>;
   /** `compose down -v`: containers, network and volumes go. */
   down(): Promise<void>;
 }
@@ -68,6 +80,8 @@ export interface PrometheusSample {
 
 type ComposeFlavour = 'v2' | 'v1';
 
+const execFileAsync = promisify(execFile);
+
 function succeeds(command: string, args: string[]): boolean {
   try {
     execFileSync(command, args, { stdio: 'ignore' });
@@ -84,27 +98,40 @@ function composeFlavour(): ComposeFlavour {
   throw new Error('neither `docker compose` (v2) nor `docker-compose` (v1) is installed');
 }
 
+export interface ComposeSystemOptions {
+  /** Compose's own variables, such as INVENTORY_TARGET. */
+  env?: Record<string, string>;
+  /** The compose files, in order, each on top of the one before (docker-compose.yml alone). */
+  files?: string[];
+  /** The service whose port 8080 is the public one (purchase). */
+  publicService?: string;
+  /** Services without a healthcheck, and the log line each prints once it is ready. */
+  readyLogLines?: Record<string, string>;
+}
+
 /**
  * Builds the images and starts docker-compose.yml under a project name of its own, with a
  * random host port for purchase, so it runs beside a system a developer already has up.
  */
 export async function startComposeSystem(
-  options: { env?: Record<string, string> } = {},
+  options: ComposeSystemOptions = {},
 ): Promise<ComposeSystem> {
   const flavour = composeFlavour();
   const project = `switchboard-e2e-${randomUUID().slice(0, 8)}`;
+  const files = options.files ?? ['docker-compose.yml'];
+  // All the test's load arrives from one address (Docker's port proxy): no per-client limit.
+  const composeEnv = { PURCHASE_PUBLIC_PORT: '0', HTTP_RATE_LIMIT_MAX: '0', ...options.env };
   // Compose v2 names containers "<service>-1" (testcontainers strips the project), v1
   // "<project>_<service>_1".
   const containerName = (service: string) =>
     flavour === 'v2' ? `${service}-1` : `${project}_${service}_1`;
 
-  let compose = new DockerComposeEnvironment(REPO_ROOT, 'docker-compose.yml')
+  let compose = new DockerComposeEnvironment(REPO_ROOT, files)
     .withProjectName(project)
     .withBuild()
     // Host port 0: Docker picks a free one. `env` sets compose's own variables, such as
     // INVENTORY_TARGET, the transport purchase calls inventory over.
-    // All the test's load arrives from one address (Docker's port proxy): no per-client limit.
-    .withEnvironment({ PURCHASE_PUBLIC_PORT: '0', HTTP_RATE_LIMIT_MAX: '0', ...options.env })
+    .withEnvironment(composeEnv)
     // nats runs FROM scratch, with no shell for a healthcheck; the others have healthchecks.
     .withWaitStrategy(containerName('nats'), Wait.forLogMessage('Server is ready'))
     // dev-certs makes the certificates and exits; the services start only after it succeeded.
@@ -114,6 +141,9 @@ export async function startComposeSystem(
       Wait.forLogMessage('Server is ready to receive web requests'),
     )
     .withStartupTimeout(120_000);
+  for (const [service, line] of Object.entries(options.readyLogLines ?? {})) {
+    compose = compose.withWaitStrategy(containerName(service), Wait.forLogMessage(line));
+  }
   if (flavour === 'v1') {
     compose = compose.withClientOptions({
       executable: { standalone: true, executablePath: 'docker-compose' },
@@ -121,8 +151,10 @@ export async function startComposeSystem(
   }
   const environment: StartedDockerComposeEnvironment = await compose.up();
 
-  const purchase = environment.getContainer(containerName('purchase'));
-  const baseUrl = `http://${purchase.getHost()}:${purchase.getMappedPort(8080)}`;
+  const publicContainer = environment.getContainer(
+    containerName(options.publicService ?? 'purchase'),
+  );
+  const baseUrl = `http://${publicContainer.getHost()}:${publicContainer.getMappedPort(8080)}`;
   const client = await getContainerRuntimeClient();
   /** `docker ps -a` of this project's containers (and a filter of its own), one line each. */
   const composeContainers = (filter: string | undefined, format: string) =>
@@ -250,6 +282,28 @@ export async function startComposeSystem(
         .exec(['node', '-e', script]);
       if (result.exitCode !== 0) throw new Error(`${service} /metrics failed: ${result.stderr}`);
       return result.stdout;
+    },
+
+    containersOf(service) {
+      return composeContainers(
+        `label=com.docker.compose.service=${service}`,
+        '{{.Label "com.docker.compose.container-number"}} {{.State}} {{.Names}}',
+      )
+        .map((line) => line.split(' '))
+        .filter(([, state]) => state === 'running')
+        .sort(([a], [b]) => Number(a) - Number(b))
+        .map(([, , name]) => name!);
+    },
+
+    async compose(args) {
+      const [command, ...prefix] = flavour === 'v2' ? ['docker', 'compose'] : ['docker-compose'];
+      const fileArgs = files.flatMap((file) => ['-f', file]);
+      const { stdout, stderr } = await execFileAsync(
+        command,
+        [...prefix, '-p', project, ...fileArgs, ...args],
+        { cwd: REPO_ROOT, env: { ...process.env, ...composeEnv }, maxBuffer: 16 * 1024 * 1024 },
+      );
+      return stdout + stderr;
     },
 
     async down() {
