@@ -1,5 +1,5 @@
 import dgram from 'node:dgram';
-import { freePort, fuzz, garbageBytes } from '@switchboard/testing';
+import { fuzz, garbageBytes } from '@switchboard/testing';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_DATAGRAM_BYTES, decodeDatagram, encodeDatagram } from '../src/index.js';
@@ -31,9 +31,8 @@ describe('fuzz: datagrams from anyone', () => {
   let port: number;
 
   beforeAll(async () => {
-    port = await freePort();
-    model = tickModel({ receiverPort: port, target: () => ({ host: '127.0.0.1', port }) });
-    await model.receiver.start();
+    model = tickModel({ receiverPort: 0, target: (bound) => ({ host: '127.0.0.1', port: bound }) });
+    port = await model.receiver.start();
     socket = dgram.createSocket('udp4');
   });
   afterAll(async () => {

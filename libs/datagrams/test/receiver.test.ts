@@ -1,5 +1,4 @@
 import dgram from 'node:dgram';
-import { freePort } from '@switchboard/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeDatagram } from '../src/index.js';
 import { tickModel, until } from './support/ticks.js';
@@ -23,8 +22,7 @@ const payload = (key: string, value: number) =>
 
 describe('the datagram receiver on loopback', () => {
   it('delivers ticks in order, and reads one snapshot for a new sender', async () => {
-    const port = await freePort();
-    const model = tickModel({ receiverPort: port, target: () => ({ host: '127.0.0.1', port }) });
+    const model = tickModel({ receiverPort: 0, target: (port) => ({ host: '127.0.0.1', port }) });
     cleanups.push(() => model.stop());
     await model.start();
     for (let value = 1; value <= 20; value++) model.tick(`k${value % 3}`, value);
@@ -40,11 +38,9 @@ describe('the datagram receiver on loopback', () => {
   });
 
   it('counts a gap, resynchronises, and holds what arrives meanwhile for after the snapshot', async () => {
-    const port = await freePort();
-    const model = tickModel({ receiverPort: port, target: () => ({ host: '127.0.0.1', port }) });
+    const model = tickModel({ receiverPort: 0, target: (port) => ({ host: '127.0.0.1', port }) });
     cleanups.push(() => model.stop());
-    await model.receiver.start();
-    const send = await rawSender(port);
+    const send = await rawSender(await model.receiver.start());
     const datagram = (seq: number, value: number) =>
       encodeDatagram({
         kind: 'data',
@@ -71,11 +67,9 @@ describe('the datagram receiver on loopback', () => {
   });
 
   it('counts and drops what is not a datagram of ours, and keeps serving', async () => {
-    const port = await freePort();
-    const model = tickModel({ receiverPort: port, target: () => ({ host: '127.0.0.1', port }) });
+    const model = tickModel({ receiverPort: 0, target: (port) => ({ host: '127.0.0.1', port }) });
     cleanups.push(() => model.stop());
-    await model.receiver.start();
-    const send = await rawSender(port);
+    const send = await rawSender(await model.receiver.start());
     await send(Buffer.from('GET / HTTP/1.1\r\n\r\n'));
     await send(Buffer.alloc(3));
     await send(

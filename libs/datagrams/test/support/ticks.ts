@@ -30,7 +30,8 @@ export function decodeTick(payload: Uint8Array): Tick | undefined {
 export function tickModel(options: {
   receiverPort: number;
   receiverHost?: string;
-  target: () => DatagramTarget;
+  /** The sender's target, given the receiver's bound port. */
+  target: (receiverPort: number) => DatagramTarget;
   heartbeatIntervalMs?: number;
 }) {
   const registry = new Registry();
@@ -67,7 +68,7 @@ export function tickModel(options: {
       const port = await receiver.start();
       sender = createDatagramSender({
         stream: 'test-ticks',
-        targets: [options.target()],
+        targets: [options.target(port)],
         registry,
         heartbeatIntervalMs: options.heartbeatIntervalMs ?? 60_000,
       });
