@@ -8,7 +8,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function rawSender(port: number) {
+function rawSender(port: number) {
   const socket = dgram.createSocket('udp4');
   cleanups.push(() => new Promise((resolve) => socket.close(() => resolve())));
   return (bytes: Uint8Array) =>
@@ -40,7 +40,7 @@ describe('the datagram receiver on loopback', () => {
   it('counts a gap, resynchronises, and holds what arrives meanwhile for after the snapshot', async () => {
     const model = tickModel({ receiverPort: 0, target: (port) => ({ host: '127.0.0.1', port }) });
     cleanups.push(() => model.stop());
-    const send = await rawSender(await model.receiver.start());
+    const send = rawSender(await model.receiver.start());
     const datagram = (seq: number, value: number) =>
       encodeDatagram({
         kind: 'data',
@@ -69,7 +69,7 @@ describe('the datagram receiver on loopback', () => {
   it('counts and drops what is not a datagram of ours, and keeps serving', async () => {
     const model = tickModel({ receiverPort: 0, target: (port) => ({ host: '127.0.0.1', port }) });
     cleanups.push(() => model.stop());
-    const send = await rawSender(await model.receiver.start());
+    const send = rawSender(await model.receiver.start());
     await send(Buffer.from('GET / HTTP/1.1\r\n\r\n'));
     await send(Buffer.alloc(3));
     await send(

@@ -50,10 +50,11 @@ export function tickModel(options: {
       delivered.push(tick);
       replica.set(tick.key, tick.value);
     },
-    async resync(reason) {
+    resync(reason) {
       resyncs.push(reason);
       // The snapshot: the truth as it is now (ListStock, in the services).
       for (const [key, value] of truth) replica.set(key, value);
+      return Promise.resolve();
     },
   });
 

@@ -40,15 +40,17 @@ describe('stock ticks over UDP, for the live feed', () => {
         ticks.push(stock);
         feed.set(stock.sku, stock);
       },
-      snapshot: async () => {
+      snapshot: () => {
         snapshots += 1;
-        return listStock;
+        return Promise.resolve(listStock);
       },
       current: () => feed,
     });
     stops.push(() => receiver.stop());
     const socket = dgram.createSocket('udp4');
-    stops.push(() => socket.close());
+    stops.push(() => {
+      socket.close();
+    });
     const send = (seq: number, stock: StockLevel) =>
       socket.send(
         encodeDatagram({

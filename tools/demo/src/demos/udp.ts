@@ -64,10 +64,11 @@ async function overUdp(loss: number, link: LossyLink, port: number): Promise<Out
       replica.set(tick.key, tick.value);
       ticksOnly.set(tick.key, tick.value);
     },
-    async resync() {
+    resync() {
       resyncs += 1;
       // The snapshot: in the services, ListStock; here, the sender's truth as it is now.
       for (const [key, value] of truth) replica.set(key, value);
+      return Promise.resolve();
     },
   });
   await receiver.start();
