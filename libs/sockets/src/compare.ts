@@ -43,9 +43,13 @@ function classify(socket: ProcSocket, declaration: SocketDeclaration): Classifie
       ? { ...socket, role: 'listener', declaredAs: listener.name, tls: listener.tls }
       : { ...socket, role: 'listener' };
   }
-  if (socket.protocol !== 'tcp' || !socket.peer) return { ...socket, role: 'other' };
+  if (socket.protocol === 'unix' || !socket.peer) return { ...socket, role: 'other' };
+  // UDP has no accepted connections: a connected UDP socket is always one we opened.
   const listener = declaration.listeners.find(
-    (candidate) => candidate.protocol === 'tcp' && candidate.port === socket.localPort,
+    (candidate) =>
+      socket.protocol === 'tcp' &&
+      candidate.protocol === 'tcp' &&
+      candidate.port === socket.localPort,
   );
   if (listener) return { ...socket, role: 'inbound', declaredAs: listener.name, tls: listener.tls };
   const peer = declaration.peers.find((candidate) => connectsTo(candidate, socket));
@@ -57,7 +61,7 @@ function classify(socket: ProcSocket, declaration: SocketDeclaration): Classifie
 function listens(listener: DeclaredListener, socket: ProcSocket): boolean {
   if (listener.protocol === 'unix')
     return socket.protocol === 'unix' && socket.local === listener.path;
-  if (socket.protocol !== 'tcp' || socket.localPort !== listener.port) return false;
+  if (socket.protocol !== listener.protocol || socket.localPort !== listener.port) return false;
   return (
     listener.host === undefined ||
     ANY_ADDRESS.has(listener.host) ||
@@ -67,5 +71,5 @@ function listens(listener: DeclaredListener, socket: ProcSocket): boolean {
 
 /** By port: the peer's name is resolved by DNS, and only the port is in the table as given. */
 function connectsTo(peer: DeclaredPeer, socket: ProcSocket): boolean {
-  return peer.protocol === 'tcp' && peer.port === socket.peerPort;
+  return peer.protocol === socket.protocol && peer.port === socket.peerPort;
 }

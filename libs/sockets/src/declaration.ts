@@ -5,8 +5,8 @@
 export interface DeclaredListener {
   /** What it serves, e.g. "http", "ops", "grpc". */
   name: string;
-  protocol: 'tcp' | 'unix';
-  /** TCP: the address bound (0.0.0.0 or :: for every interface) and the port. */
+  protocol: 'tcp' | 'udp' | 'unix';
+  /** TCP and UDP: the address bound (0.0.0.0 or :: for every interface) and the port. */
   host?: string;
   port?: number;
   /** unix: the socket file. */
@@ -24,8 +24,9 @@ export interface DeclaredListener {
 /** A service the process connects to. */
 export interface DeclaredPeer {
   name: string;
-  protocol: 'tcp' | 'unix';
-  /** TCP: host and port as configured (a name, resolved by DNS). */
+  /** udp: a connected UDP socket (a datagram sender's, one per subscriber). */
+  protocol: 'tcp' | 'udp' | 'unix';
+  /** TCP and UDP: host and port as configured (a name, resolved by DNS). */
   host?: string;
   port?: number;
   path?: string;

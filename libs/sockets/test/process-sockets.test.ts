@@ -156,6 +156,43 @@ describe('compareSockets and createSocketReport', () => {
     expect(undeclared).not.toContain(socketPath);
   });
 
+  it('names a declared UDP listener, and a connected UDP socket to a declared UDP peer', async () => {
+    const withUdp = declaration();
+    withUdp.listeners.push({
+      name: 'ticks',
+      protocol: 'udp',
+      host: '127.0.0.1',
+      port: udpPort,
+      tls: false,
+      public: false,
+      clients: 'the sender',
+    });
+    withUdp.peers.push({
+      name: 'subscriber',
+      protocol: 'udp',
+      host: '127.0.0.1',
+      port: udpPort,
+      tls: false,
+    });
+    const sender = createSocket('udp4');
+    await new Promise<void>((resolve) => sender.connect(udpPort, '127.0.0.1', resolve));
+    try {
+      const { sockets, undeclaredListeners } = compareSockets(withUdp, await readProcessSockets());
+      const udpSockets = sockets.filter((socket) => socket.protocol === 'udp');
+      expect(udpSockets.map((socket) => [socket.role, socket.declaredAs])).toEqual(
+        expect.arrayContaining([
+          ['listener', 'ticks'],
+          ['outbound', 'subscriber'],
+        ]),
+      );
+      expect(undeclaredListeners.map((socket) => socket.local)).not.toContain(
+        `127.0.0.1:${udpPort}`,
+      );
+    } finally {
+      sender.close();
+    }
+  });
+
   it('reports a listener bound wider than declared as undeclared', async () => {
     const narrower = declaration();
     narrower.listeners[0]!.host = '127.0.0.2';

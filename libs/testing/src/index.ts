@@ -41,3 +41,4 @@ export {
   type ReceivedSpan,
   type SpanKindName,
 } from './otlp-receiver.js';
+export { createLossyLink, type LossyLink, type LossyLinkOptions, type Loss } from './lossy-link.js';

@@ -12,6 +12,7 @@ import type { Registry } from 'prom-client';
 import { createDatabasePool, migrateDatabase } from './adapters/database.js';
 import { createInventoryRepository } from './adapters/inventory-repository.js';
 import { startStockChangeFeed } from './adapters/nats-stock-change-feed.js';
+import { startStockTicks } from './adapters/udp-stock-ticks.js';
 import { readSeedFile } from './adapters/seed-file.js';
 import type { InventoryConfig } from './config.js';
 import { inventorySocketDeclaration, type BoundPorts } from './socket-declaration.js';
@@ -139,6 +140,16 @@ export function createApp({ config, logger, registry }: AppDeps): App {
     // WatchStock streams follow the StockChanged events on one NATS subscription.
     const stockChanges = startStockChangeFeed(bus, registry);
     await lifecycle.onStop('stock change feed', () => stockChanges.stop());
+    if (config.stockTicksTargets.length > 0) {
+      const ticks = await startStockTicks({
+        bus,
+        targets: config.stockTicksTargets,
+        heartbeatIntervalMs: config.stockTicksHeartbeatMs,
+        registry,
+        logger,
+      });
+      await lifecycle.onStop('stock ticks', () => ticks.stop());
+    }
     // Admission control sized to the pool (ADR 11): a fixed limit of one call per connection.
     const limiter = createAdaptiveLimiter({
       name: 'inventory-api',

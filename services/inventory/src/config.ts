@@ -17,6 +17,7 @@ import {
 import { LOG_LEVELS } from '@switchboard/observability';
 import { OUTBOX_PUBLISH_TIMEOUT_MS } from '@switchboard/outbox';
 import { socketPathProblem } from '@switchboard/uds';
+import { parseTargets } from '@switchboard/datagrams';
 
 /** Every environment variable the service reads; main.ts is the only caller with process.env. */
 const spec = {
@@ -157,6 +158,23 @@ const spec = {
     max: 3_600_000,
     description:
       'Postgres ends a session idle inside a transaction for longer, releasing its locks.',
+  }),
+  // Stock ticks over UDP (ADR 26): off unless subscribers are named.
+  stockTicksTargets: custom(
+    'STOCK_TICKS_TARGETS',
+    {
+      default: [],
+      description:
+        'Subscribers of the stock ticks over UDP, host:port,host:port (purchase:7070); empty sends none.',
+    },
+    parseTargets,
+  ),
+  stockTicksHeartbeatMs: integer('STOCK_TICKS_HEARTBEAT_MS', {
+    default: 1_000,
+    min: 10,
+    max: 60_000,
+    description:
+      'With no tick for this long, a heartbeat datagram carries the last seq, so a lost last tick is seen.',
   }),
   admissionQueueSize: integer('ADMISSION_QUEUE_SIZE', {
     default: 100,

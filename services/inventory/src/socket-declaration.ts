@@ -52,6 +52,14 @@ export function inventorySocketDeclaration(
         natsUrl: config.natsUrl,
         natsTlsFiles: config.natsTls,
       }),
+      // One connected UDP socket per subscriber of the stock ticks (ADR 26).
+      ...config.stockTicksTargets.map((target) => ({
+        name: 'stock-ticks',
+        protocol: 'udp' as const,
+        host: target.host,
+        port: target.port,
+        tls: false,
+      })),
     ],
   };
 }

@@ -188,6 +188,11 @@ export const configSpec = {
     default: 'http://inventory:9464',
     protocols: ['http', 'https'],
   }),
+  // Stock ticks over UDP (ADR 26): 0 keeps them off and the live feed takes the stock from
+  // NATS; a port makes the feed take it from inventory's datagrams (STOCK_TICKS_TARGETS there),
+  // repaired from ListStock after each gap.
+  stockTicksHost: string('STOCK_TICKS_HOST', { default: '0.0.0.0' }),
+  stockTicksPort: integer('STOCK_TICKS_PORT', { default: 0, min: 0, max: 65_535 }),
   logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, { default: 'info' }),
   shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', { default: 10_000, min: 0 }),
   shutdownDelayMs: integer('SHUTDOWN_DELAY_MS', { default: 2_000, min: 0 }),

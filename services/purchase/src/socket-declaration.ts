@@ -37,6 +37,19 @@ export function purchaseSocketDeclaration(
         clients: 'anyone (the public API)',
       },
       opsListener(config.opsHost, ports.opsPort),
+      ...(config.stockTicksPort === 0
+        ? []
+        : [
+            {
+              name: 'stock-ticks',
+              protocol: 'udp' as const,
+              host: config.stockTicksHost,
+              port: config.stockTicksPort,
+              tls: false,
+              public: false,
+              clients: 'inventory (stock ticks, ADR 26)',
+            },
+          ]),
     ],
     peers: [
       ...dependencyPeers({

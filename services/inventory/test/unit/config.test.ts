@@ -3,6 +3,19 @@ import { describe, expect, it } from 'vitest';
 import { readConfig } from '../../src/config.js';
 
 describe('readConfig', () => {
+  it('reads the stock ticks subscribers, and names a bad one', () => {
+    const env = { DATABASE_URL: 'postgres://u:p@db:5432/inventory' };
+    expect(
+      readConfig({ ...env, STOCK_TICKS_TARGETS: 'purchase:7070, [::1]:7071' }).stockTicksTargets,
+    ).toEqual([
+      { host: 'purchase', port: 7070 },
+      { host: '::1', port: 7071 },
+    ]);
+    expect(() => readConfig({ ...env, STOCK_TICKS_TARGETS: 'purchase' })).toThrow(
+      /STOCK_TICKS_TARGETS.*not host:port/,
+    );
+  });
+
   it('needs only DATABASE_URL and defaults the rest', () => {
     expect(readConfig({ DATABASE_URL: 'postgres://u:p@db:5432/inventory' })).toEqual({
       databaseUrl: 'postgres://u:p@db:5432/inventory',
@@ -30,6 +43,8 @@ describe('readConfig', () => {
       dbIdleInTransactionTimeoutMs: 60_000,
       admissionQueueSize: 100,
       admissionQueueTimeoutMs: 1_000,
+      stockTicksTargets: [],
+      stockTicksHeartbeatMs: 1_000,
       natsUrl: 'nats://nats:4222',
       natsStreamReplicas: 1,
       consumerMaxDeliveries: 5,

@@ -10,7 +10,7 @@ import type { StockChanged } from '@switchboard/contracts';
 export function subscribeStockChanges(
   bus: Bus,
   onChange: (event: StockChanged) => void,
-): { stop(): void } {
+): { stop(): Promise<void> } {
   const subscription = bus.connection.subscribe(STOCK_CHANGED.subject, {
     callback: (error, message) => {
       if (error) {
@@ -24,5 +24,10 @@ export function subscribeStockChanges(
       }
     },
   });
-  return { stop: () => subscription.unsubscribe() };
+  return {
+    stop() {
+      subscription.unsubscribe();
+      return Promise.resolve();
+    },
+  };
 }

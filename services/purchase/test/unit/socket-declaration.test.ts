@@ -15,6 +15,19 @@ const tls = {
 };
 
 describe("purchase's socket declaration", () => {
+  it('declares the stock ticks UDP listener only when STOCK_TICKS_PORT turns them on', () => {
+    expect(declare({}).listeners.some((listener) => listener.protocol === 'udp')).toBe(false);
+    expect(declare({ STOCK_TICKS_PORT: '7070' }).listeners[2]).toEqual({
+      name: 'stock-ticks',
+      protocol: 'udp',
+      host: '0.0.0.0',
+      port: 7070,
+      tls: false,
+      public: false,
+      clients: 'inventory (stock ticks, ADR 26)',
+    });
+  });
+
   it('declares the public http port and the ops port, and only http as public', () => {
     const { listeners } = declare({});
     expect(listeners.map((listener) => [listener.name, listener.port, listener.public])).toEqual([

@@ -58,6 +58,8 @@ export interface LiveFeed {
   /** The epoch of this process's sequence numbers. */
   readonly epoch: string;
   clientCount(): number;
+  /** The stock as the feed has it now, by SKU. */
+  stock(): ReadonlyMap<string, StockLevel>;
   /** Fills in the state read at start-up (no message is sent). */
   seed(state: { stock: StockLevel[]; orders: Order[] }): void;
   /** Applies a change, numbers it, keeps it for replays and sends it to every client. */
@@ -145,6 +147,7 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
   return {
     epoch,
     clientCount: () => clients.size,
+    stock: () => stock,
     seed(state) {
       // A change that came while the state was read is newer than the state: it stays.
       for (const level of state.stock) if (!stock.has(level.sku)) stock.set(level.sku, level);

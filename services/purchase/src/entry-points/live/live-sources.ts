@@ -10,9 +10,10 @@ import {
   type LinkSource,
 } from '../../adapters/live-panels.js';
 import { subscribeStockChanges } from '../../adapters/stock-changes.js';
+import { receiveStockTicks } from '../../adapters/stock-ticks.js';
 import type { PurchaseConfig } from '../../config.js';
 import type { InventoryClient, Stock } from '../../domain/inventory-client.js';
-import { createLiveFeed, type LiveFeed } from './live-feed.js';
+import { createLiveFeed, type LiveFeed, type StockLevel } from './live-feed.js';
 
 /** How many orders a snapshot carries. */
 const SNAPSHOT_ORDERS = 50;
@@ -34,7 +35,7 @@ export async function startLiveFeed(deps: {
   inventory: InventoryClient;
   /** purchase's own sockets, as its GET /sockets reports them (read in-process). */
   ownSockets: () => Promise<unknown>;
-}): Promise<{ feed: LiveFeed; startPanels(): void; stop(): void }> {
+}): Promise<{ feed: LiveFeed; startPanels(): void; stop(): Promise<void> }> {
   const { config, logger } = deps;
   const feed = createLiveFeed({
     registry: deps.registry,
@@ -43,18 +44,31 @@ export async function startLiveFeed(deps: {
     maxBufferedBytes: config.liveMaxBufferedBytes,
     heartbeatIntervalMs: config.liveHeartbeatIntervalMs,
   });
-  // Subscribed before the stock is read, so no change falls between the read and the events.
-  const stockChanges = subscribeStockChanges(deps.bus, (event) =>
+  const publishStock = (level: StockLevel) =>
     feed.publish({
       type: 'stock',
       stock: {
-        sku: event.sku,
-        onHand: event.onHand,
-        reserved: event.reserved,
-        available: event.available,
+        sku: level.sku,
+        onHand: level.onHand,
+        reserved: level.reserved,
+        available: level.available,
       },
-    }),
-  );
+    });
+  // Subscribed before the stock is read, so no change falls between the read and the events.
+  // From NATS (complete, by default) or from inventory's UDP ticks (fresh, ADR 26), whose
+  // gaps are repaired by reading the whole stock again.
+  const stockChanges =
+    config.stockTicksPort === 0
+      ? subscribeStockChanges(deps.bus, publishStock)
+      : await receiveStockTicks({
+          host: config.stockTicksHost,
+          port: config.stockTicksPort,
+          registry: deps.registry,
+          logger,
+          onTick: publishStock,
+          snapshot: () => readStock(deps.inventory, logger, { throwOnFailure: true }),
+          current: () => feed.stock(),
+        });
   feed.seed({
     stock: await readStock(deps.inventory, logger),
     orders: await latestOrders(deps.pool, SNAPSHOT_ORDERS),
@@ -95,16 +109,23 @@ export async function startLiveFeed(deps: {
       }, config.livePanelsIntervalMs);
       panels.unref();
     },
-    stop() {
+    async stop() {
       clearInterval(panels);
-      stockChanges.stop();
+      await stockChanges.stop();
       feed.close();
     },
   };
 }
 
-/** Every SKU's stock now; empty (filled in by the events) if inventory does not answer. */
-async function readStock(inventory: InventoryClient, logger: Logger): Promise<Stock[]> {
+/**
+ * Every SKU's stock now; empty (filled in by the events) if inventory does not answer, or,
+ * for a resync that must be tried again, the error.
+ */
+async function readStock(
+  inventory: InventoryClient,
+  logger: Logger,
+  options: { throwOnFailure?: boolean } = {},
+): Promise<Stock[]> {
   const stock: Stock[] = [];
   let pageToken = '';
   try {
@@ -117,6 +138,7 @@ async function readStock(inventory: InventoryClient, logger: Logger): Promise<St
       pageToken = page.nextPageToken;
     } while (pageToken !== '');
   } catch (error) {
+    if (options.throwOnFailure) throw error;
     logger.warn({ err: error }, 'live feed: stock not read at start; it fills in as it changes');
   }
   return stock;
