@@ -1,8 +1,7 @@
 import { InventoryServiceService, type GetStockResponse } from '@switchboard/contracts';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { AppError } from '@switchboard/errors';
 import { createMetricsRegistry } from '@switchboard/observability';
-import { testLogger } from '@switchboard/testing';
+import { startCountingProxy, testLogger } from '@switchboard/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGrpcClient, createGrpcServer, type GrpcClient } from '../src/index.js';
 
@@ -50,33 +49,11 @@ async function serveTogether(together: number) {
   return { port, mostInFlight: () => mostInFlight };
 }
 
-/** A TCP proxy to `port` that counts the connections it accepted and those still open. */
+/** A counting proxy to `port`, closed after the test, and the gRPC target through it. */
 async function countingProxy(port: number) {
-  const open = new Set<Socket>();
-  let accepted = 0;
-  const proxy = createServer((client) => {
-    accepted += 1;
-    open.add(client);
-    const upstream = connect(port, '127.0.0.1');
-    client.pipe(upstream).pipe(client);
-    const close = () => {
-      open.delete(client);
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('close', close).on('error', close);
-    upstream.on('close', close).on('error', close);
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  cleanups.push(async () => {
-    for (const socket of open) socket.destroy();
-    await new Promise((resolve) => proxy.close(resolve));
-  });
-  return {
-    target: `dns:///127.0.0.1:${(proxy.address() as AddressInfo).port}`,
-    accepted: () => accepted,
-    open: () => open.size,
-  };
+  const proxy = await startCountingProxy(port);
+  cleanups.push(() => proxy.close());
+  return { target: `dns:///127.0.0.1:${proxy.port}`, accepted: proxy.accepted, open: proxy.open };
 }
 
 function client(target: string, channelOptions = {}): GrpcClient<typeof InventoryServiceService> {

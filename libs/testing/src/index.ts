@@ -42,3 +42,4 @@ export {
   type SpanKindName,
 } from './otlp-receiver.js';
 export { createLossyLink, type LossyLink, type LossyLinkOptions, type Loss } from './lossy-link.js';
+export { startCountingProxy, type CountingProxy } from './counting-proxy.js';
