@@ -53,7 +53,11 @@ async function serveTogether(together: number) {
 async function countingProxy(port: number) {
   const proxy = await startCountingProxy(port);
   cleanups.push(() => proxy.close());
-  return { target: `dns:///127.0.0.1:${proxy.port}`, accepted: proxy.accepted, open: proxy.open };
+  return {
+    target: `dns:///127.0.0.1:${proxy.port}`,
+    accepted: () => proxy.accepted(),
+    open: () => proxy.open(),
+  };
 }
 
 function client(target: string, channelOptions = {}): GrpcClient<typeof InventoryServiceService> {
