@@ -7,7 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startComposeSystem, type ComposeSystem } from '../test/support/compose-system.js';
 import { createPurchaseApi, type PurchaseApi } from '../test/support/purchase-api.js';
 import { startSteadyLoad, type LoadReport, type SteadyLoad } from './support/steady-load.js';
@@ -37,7 +37,14 @@ beforeAll(async () => {
   api = createPurchaseApi(system.baseUrl);
   await system.psql('inventory', `UPDATE stock SET on_hand = 100000 WHERE sku = '${LOAD_SKU}'`);
   // The streams exist once each service has started; then every purchase has somewhere to go.
-  await expect.poll(() => natsStreams('nats-1').then((s) => s.length), { timeout: 60_000 }).toBe(3);
+  // (vi.waitFor: expect.poll belongs inside a test, not a hook.)
+  await vi.waitFor(
+    async () => {
+      const streams = await natsStreams('nats-1');
+      if (streams.length !== 3) throw new Error(`${streams.length} of the 3 streams exist`);
+    },
+    { timeout: 60_000, interval: 500 },
+  );
 });
 
 afterAll(async () => {
