@@ -1,6 +1,7 @@
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { millis } from '@nats-io/transport-node';
 import type { Bus } from './connection.js';
+import { whileJetStreamUnavailable } from './jetstream-unavailable.js';
 import {
   durableConsumerConfig,
   type DurableConsumerDefinition,
@@ -25,35 +26,47 @@ export function isStreamNotFound(error: unknown): boolean {
  * A service ensures the streams it owns: those it publishes to (ADR 6). `replicas` is how many
  * servers of a JetStream cluster keep a copy of each (1 on a single server, 3 on a cluster of
  * three: one node may then be lost without losing a message, ADR 25); an existing stream is
- * moved to it.
+ * moved to it. While JetStream cannot answer yet, it asks again, for `patienceMs` at most
+ * (JETSTREAM_START_PATIENCE_MS by default).
  */
 export async function ensureStreams(
   bus: Bus,
   streams: readonly StreamDefinition[],
-  options: { replicas?: number } = {},
+  options: { replicas?: number; patienceMs?: number } = {},
 ): Promise<void> {
   for (const definition of streams) {
     const stream = { ...definition, num_replicas: options.replicas ?? definition.num_replicas };
-    const { name } = stream;
-    const exists = await bus.manager.streams.info(name).then(
-      () => true,
-      (error: unknown) => {
-        if (hasCode(error, JetStreamApiCodes.StreamNotFound)) return false;
-        throw error;
-      },
+    // A cluster still forming (or a loaded server) may not answer yet: ask again (ADR 25).
+    await whileJetStreamUnavailable(
+      bus,
+      `stream ${stream.name}`,
+      () => ensureStream(bus, stream),
+      options.patienceMs,
     );
-    if (!exists) {
-      try {
-        await bus.manager.streams.add(stream);
-        bus.logger.info({ stream: name }, 'stream created');
-        continue;
-      } catch (error) {
-        if (!hasCode(error, STREAM_NAME_IN_USE)) throw error;
-      }
-    }
-    await bus.manager.streams.update(name, stream);
-    bus.logger.debug({ stream: name }, 'stream up to date');
   }
+}
+
+/** Creates one stream, or brings an existing one to this config. */
+async function ensureStream(bus: Bus, stream: StreamDefinition): Promise<void> {
+  const { name } = stream;
+  const exists = await bus.manager.streams.info(name).then(
+    () => true,
+    (error: unknown) => {
+      if (hasCode(error, JetStreamApiCodes.StreamNotFound)) return false;
+      throw error;
+    },
+  );
+  if (!exists) {
+    try {
+      await bus.manager.streams.add(stream);
+      bus.logger.info({ stream: name }, 'stream created');
+      return;
+    } catch (error) {
+      if (!hasCode(error, STREAM_NAME_IN_USE)) throw error;
+    }
+  }
+  await bus.manager.streams.update(name, stream);
+  bus.logger.debug({ stream: name }, 'stream up to date');
 }
 
 /**
@@ -62,6 +75,15 @@ export async function ensureStreams(
  * place on nats-server 2.9: a new filter needs a new durable name.
  */
 export async function ensureDurableConsumer(
+  bus: Bus,
+  definition: DurableConsumerDefinition,
+): Promise<void> {
+  await whileJetStreamUnavailable(bus, `consumer ${definition.stream}/${definition.name}`, () =>
+    ensureDurableConsumerOnce(bus, definition),
+  );
+}
+
+async function ensureDurableConsumerOnce(
   bus: Bus,
   definition: DurableConsumerDefinition,
 ): Promise<void> {

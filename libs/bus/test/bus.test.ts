@@ -1,6 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import { OrderConfirmed } from '@switchboard/contracts';
 import { createMetricsRegistry } from '@switchboard/observability';
-import { startNats, type StartedNats, testLogger } from '@switchboard/testing';
+import { capturingLogger, startNats, type StartedNats, testLogger } from '@switchboard/testing';
 import type { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -86,6 +87,33 @@ describe('provisioning', () => {
     await ensureStreams(bus, [replicated], { replicas: 1 });
     const stream = await bus.manager.streams.info('REPLICATED');
     expect(stream.config.num_replicas).toBe(1);
+  });
+
+  it('asks again while JetStream does not answer (a paused server), then creates the stream', async () => {
+    const { logger: busLogger, lines } = capturingLogger('provision-paused');
+    await using bus = await connectTestBus(nats.url, 'provision-paused', busLogger);
+    const paused = testStream('PAUSED', ['paused.>']);
+
+    // A frozen server: connected, but its API requests time out, as on a cluster still
+    // electing its leader or on a loaded machine.
+    execFileSync('docker', ['pause', nats.getId()]);
+    let failure: unknown;
+    let provisioning: Promise<void>;
+    try {
+      provisioning = ensureStreams(bus, [paused]);
+      provisioning.catch((error: unknown) => (failure = error));
+      const retrying = () =>
+        lines.some((line) => line.msg === 'JetStream cannot answer yet; trying again');
+      await expect
+        .poll(() => ({ failure, retrying: retrying() }), { timeout: 30_000 })
+        .toEqual({ failure: undefined, retrying: true });
+    } finally {
+      execFileSync('docker', ['unpause', nats.getId()]);
+    }
+
+    await provisioning;
+    const stream = await bus.manager.streams.info('PAUSED');
+    expect(stream.config.subjects).toEqual(['paused.>']);
   });
 
   it('creates a durable consumer once and refuses to silently change its filter', async () => {
