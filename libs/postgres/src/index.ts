@@ -7,3 +7,10 @@ export {
 } from './unavailable-when-transient.js';
 export { databaseUrlUsesTls } from './url-tls.js';
 export { withTransaction, type TransactionOptions } from './transaction.js';
+export {
+  createGroupCommit,
+  type Batched,
+  type GroupCommit,
+  type GroupCommitOptions,
+  type Outcome,
+} from './group-commit.js';

@@ -10,6 +10,7 @@ import { startEventOutbox } from '@switchboard/outbox';
 import { prepareSocketPath, removeSocketFile, secureSocketFile } from '@switchboard/uds';
 import type { Registry } from 'prom-client';
 import { createDatabasePool, migrateDatabase } from './adapters/database.js';
+import { groupReservesWithCommit } from './adapters/group-reserves.js';
 import { createInventoryRepository } from './adapters/inventory-repository.js';
 import { startStockChangeFeed } from './adapters/nats-stock-change-feed.js';
 import { startStockTicks } from './adapters/udp-stock-ticks.js';
@@ -136,7 +137,13 @@ export function createApp({ config, logger, registry }: AppDeps): App {
 
     // One implementation, three transports (ADR 9): the same handlers serve gRPC over
     // TCP, gRPC over the Unix-domain socket and the NATS service.
-    const inventory = createInventory(repository);
+    const inventory = createInventory(repository, {
+      groupReserves: groupReservesWithCommit({
+        maxBatch: config.reserveBatchMax,
+        maxInFlight: config.reserveBatchesInFlight,
+        registry,
+      }),
+    });
     // WatchStock streams follow the StockChanged events on one NATS subscription.
     const stockChanges = startStockChangeFeed(bus, registry);
     await lifecycle.onStop('stock change feed', () => stockChanges.stop());

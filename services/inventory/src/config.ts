@@ -159,6 +159,21 @@ const spec = {
     description:
       'Postgres ends a session idle inside a transaction for longer, releasing its locks.',
   }),
+  // Group commit of Reserves (ADR 28).
+  reserveBatchMax: integer('RESERVE_BATCH_MAX', {
+    default: 64,
+    min: 1,
+    max: 1000,
+    description:
+      'The most Reserves that share one transaction and its commit (group commit); 1 gives each its own.',
+  }),
+  reserveBatchesInFlight: integer('RESERVE_BATCHES_IN_FLIGHT', {
+    default: 2,
+    min: 1,
+    max: 100,
+    description:
+      'Batches of Reserves in their transactions at once; the Reserves that come meanwhile wait and go together in the next.',
+  }),
   // Stock ticks over UDP (ADR 26): off unless subscribers are named.
   stockTicksTargets: custom(
     'STOCK_TICKS_TARGETS',

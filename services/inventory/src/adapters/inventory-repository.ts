@@ -123,27 +123,44 @@ export function createInventoryRepository(
 /** The SQL of one transaction's work; the events it is given are written with its commit. */
 function createTransaction(client: pg.PoolClient, events: EncodedEvent[]): InventoryTransaction {
   return {
-    async insertReservation({ orderId, state, ttlSeconds }) {
+    async insertReservations(reservations) {
+      const sorted = reservations.toSorted((a, b) => (a.orderId < b.orderId ? -1 : 1));
       const inserted = await client.query<ReservationRow>(
         `INSERT INTO reservations (order_id, state, expires_at)
-         VALUES ($1, $2, now() + make_interval(secs => $3))
+         SELECT order_id, state, now() + make_interval(secs => ttl)
+         FROM unnest($1::text[], $2::text[], $3::float8[]) AS wanted(order_id, state, ttl)
+         ORDER BY order_id
          ON CONFLICT (order_id) DO NOTHING
          RETURNING order_id, state, expires_at`,
-        [orderId, state, ttlSeconds],
+        [
+          sorted.map(({ orderId }) => orderId),
+          sorted.map(({ state }) => state),
+          sorted.map(({ ttlSeconds }) => ttlSeconds),
+        ],
       );
-      const row = inserted.rows[0];
-      return row && toReservation(row, []);
+      return inserted.rows.map((row) => toReservation(row, []));
+    },
+
+    async deleteReservations(orderIds) {
+      await client.query(`DELETE FROM reservations WHERE order_id = ANY($1::text[])`, [orderIds]);
     },
 
     readReservation(orderId, { lock }) {
       return readReservation(client, orderId, { lock });
     },
 
-    async addReservationItems(orderId, items) {
+    async addReservationItems(reservations) {
+      const rows = reservations.flatMap(({ orderId, items }) =>
+        items.map(({ sku, quantity }) => ({ orderId, sku, quantity })),
+      );
       await client.query(
         `INSERT INTO reservation_items (order_id, sku, quantity)
-         SELECT $1, item.sku, item.quantity FROM unnest($2::text[], $3::int[]) AS item(sku, quantity)`,
-        [orderId, items.map(({ sku }) => sku), items.map(({ quantity }) => quantity)],
+         SELECT * FROM unnest($1::text[], $2::text[], $3::int[])`,
+        [
+          rows.map(({ orderId }) => orderId),
+          rows.map(({ sku }) => sku),
+          rows.map(({ quantity }) => quantity),
+        ],
       );
     },
 

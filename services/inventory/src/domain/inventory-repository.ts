@@ -36,18 +36,19 @@ export interface InventoryRepository {
 /** What a use case may do inside its transaction. */
 export interface InventoryTransaction {
   /**
-   * Inserts the order's reservation, with no items, expiring `ttlSeconds` from now, unless the
-   * order has one: then returns undefined. The order id is the key, so while another
-   * transaction inserts the same order this one waits for it to end.
+   * Inserts each order's reservation, with no items, expiring `ttlSeconds` from now, unless
+   * the order has one, and returns the ones it inserted. The order id is the key, so while
+   * another transaction inserts the same order this one waits for it to end; the keys are
+   * taken in order id order, so two transactions never wait for each other.
    */
-  insertReservation(reservation: {
-    orderId: string;
-    state: ReservationState;
-    ttlSeconds: number;
-  }): Promise<Reservation | undefined>;
+  insertReservations(
+    reservations: { orderId: string; state: ReservationState; ttlSeconds: number }[],
+  ): Promise<Reservation[]>;
+  /** Deletes reservations this transaction inserted and then refused. */
+  deleteReservations(orderIds: string[]): Promise<void>;
   /** The order's reservation with its items; `lock` holds its row until the transaction ends. */
   readReservation(orderId: string, options: { lock: boolean }): Promise<Reservation | undefined>;
-  addReservationItems(orderId: string, items: OrderLine[]): Promise<void>;
+  addReservationItems(reservations: { orderId: string; items: OrderLine[] }[]): Promise<void>;
   setReservationState(orderIds: string[], state: ReservationState): Promise<void>;
   /**
    * Locks up to `limit` RESERVED reservations past their expiry and returns their order ids,

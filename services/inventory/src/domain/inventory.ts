@@ -2,16 +2,11 @@ import type { OrderLine } from '@switchboard/contracts';
 import type { InventoryRepository, InventoryTransaction } from './inventory-repository.js';
 import { reservationNotFound, stockNotFound } from './inventory-errors.js';
 import { MAX_ORDER_ID_LENGTH, requireIdentifier, validateReserve } from './request-validation.js';
+import { reserveTogether, type ReserveInBatch, type ReserveOutcome } from './reserve-together.js';
 import { stockChangedEvents } from './stock-changed-events.js';
 import { moveStock, type StockMovement } from './stock-movements.js';
 import { decodePageToken, encodePageToken, resolvePageSize } from './stock-paging.js';
-import {
-  answerRepeatedReserve,
-  checkAvailability,
-  commitAction,
-  releaseAction,
-  sortItems,
-} from './stock-rules.js';
+import { checkAvailability, commitAction, releaseAction } from './stock-rules.js';
 import type {
   CommitOutcome,
   InboxMessage,
@@ -41,34 +36,36 @@ export interface Inventory {
 }
 
 /**
+ * How concurrent Reserves share transactions: given the use case that reserves a batch in
+ * one, it returns the function each Reserve goes through. app.ts wires group commit
+ * (@switchboard/postgres); without it every Reserve is a batch of its own.
+ */
+export type GroupReserves = (
+  reserveTogether: (batch: ReserveInBatch[]) => Promise<ReserveOutcome[]>,
+) => (command: ReserveCommand, signal?: AbortSignal) => Promise<Reservation>;
+
+const oneAtATime: GroupReserves = (reserveTogether) => async (command, signal) => {
+  signal?.throwIfAborted();
+  const [outcome] = await reserveTogether([{ request: command, signal }]);
+  if (!outcome) throw new Error('a Reserve got no outcome');
+  if (!outcome.ok) throw outcome.error;
+  return outcome.value;
+};
+
+/**
  * Every change is one transaction that first locks what it checks (the stock rows of an
  * order, in SKU order), so no two changes can sell the same unit, and that writes its
  * StockChanged events to the outbox with the change.
  */
-export function createInventory(repository: InventoryRepository): Inventory {
+export function createInventory(
+  repository: InventoryRepository,
+  options: { groupReserves?: GroupReserves } = {},
+): Inventory {
+  const groupReserves = options.groupReserves ?? oneAtATime;
+  const reserveInGroups = groupReserves((batch) => reserveTogether(repository, batch));
   return {
     reserve(command, options) {
-      const { orderId, items, ttlSeconds } = validateReserve(command);
-      return repository.inTransaction(options, async (transaction) => {
-        // Claims the order id first: a concurrent Reserve of the same order waits here on
-        // the key until this transaction ends, then finds the stored reservation.
-        const inserted = await transaction.insertReservation({
-          orderId,
-          state: 'RESERVED',
-          ttlSeconds,
-        });
-        if (!inserted) {
-          const stored = await transaction.readReservation(orderId, { lock: false });
-          if (!stored) throw new Error(`reservation ${orderId} conflicted but cannot be read`);
-          return answerRepeatedReserve(stored, items);
-        }
-
-        const locked = await transaction.lockStock(skusOf(items));
-        checkAvailability(items, locked);
-        await changeStock(transaction, moveStock(locked, items, 'hold'));
-        await transaction.addReservationItems(orderId, items);
-        return { ...inserted, items: sortItems(items) };
-      });
+      return reserveInGroups(validateReserve(command), options?.signal);
     },
 
     release(orderId, options) {
@@ -79,11 +76,9 @@ export function createInventory(repository: InventoryRepository): Inventory {
         // RELEASED one with no items, a tombstone (ADR 12): its Reserve, whenever it comes,
         // finds the order released and holds nothing. If a Reserve of the order is in its
         // transaction right now, this insert waits for it on the key and then does nothing.
-        const tombstone = await transaction.insertReservation({
-          orderId,
-          state: 'RELEASED',
-          ttlSeconds: 0,
-        });
+        const [tombstone] = await transaction.insertReservations([
+          { orderId, state: 'RELEASED', ttlSeconds: 0 },
+        ]);
         if (tombstone) return tombstone;
 
         // The row lock makes a concurrent Release (or a commit) of the same order wait.

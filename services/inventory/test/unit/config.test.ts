@@ -41,6 +41,8 @@ describe('readConfig', () => {
       dbConnectionTimeoutMs: 2_000,
       dbStatementTimeoutMs: 5_000,
       dbIdleInTransactionTimeoutMs: 60_000,
+      reserveBatchMax: 64,
+      reserveBatchesInFlight: 2,
       admissionQueueSize: 100,
       admissionQueueTimeoutMs: 1_000,
       stockTicksTargets: [],

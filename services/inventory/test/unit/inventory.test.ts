@@ -1,11 +1,11 @@
 import type { OrderLine, StockChanged } from '@switchboard/contracts';
 import { describe, expect, it } from 'vitest';
-import { createInventory } from '../../src/domain/inventory.js';
+import { createInventory, type GroupReserves } from '../../src/domain/inventory.js';
 import type {
   InventoryRepository,
   InventoryTransaction,
 } from '../../src/domain/inventory-repository.js';
-import type { Reservation, StockCount } from '../../src/domain/types.js';
+import type { Reservation, ReserveCommand, StockCount } from '../../src/domain/types.js';
 
 /**
  * The repository port in memory: a transaction works on a copy of the state, which replaces
@@ -13,7 +13,7 @@ import type { Reservation, StockCount } from '../../src/domain/types.js';
  * use cases' rules; the SQL, the locks and the races are tested against Postgres
  * (test/component).
  */
-function inMemoryRepository(stock: Record<string, number>) {
+function inMemoryRepository(stock: Record<string, number>, groupReserves?: GroupReserves) {
   let state = {
     stock: new Map(
       Object.entries(stock).map(([sku, onHand]) => [sku, { sku, onHand, reserved: 0 }]),
@@ -30,22 +30,32 @@ function inMemoryRepository(stock: Record<string, number>) {
       const draft = structuredClone(state);
       const events: StockChanged[] = [];
       const transaction: InventoryTransaction = {
-        insertReservation({ orderId, state: reservationState, ttlSeconds }) {
-          if (draft.reservations.has(orderId)) return Promise.resolve(undefined);
-          const reservation = {
-            orderId,
-            items: [],
-            state: reservationState,
-            expiresAt: new Date(now.getTime() + ttlSeconds * 1000),
-          };
-          draft.reservations.set(orderId, reservation);
-          return Promise.resolve(structuredClone(reservation));
+        insertReservations(reservations) {
+          const inserted: Reservation[] = [];
+          for (const { orderId, state: reservationState, ttlSeconds } of reservations) {
+            if (draft.reservations.has(orderId)) continue;
+            const reservation = {
+              orderId,
+              items: [],
+              state: reservationState,
+              expiresAt: new Date(now.getTime() + ttlSeconds * 1000),
+            };
+            draft.reservations.set(orderId, reservation);
+            inserted.push(structuredClone(reservation));
+          }
+          return Promise.resolve(inserted);
+        },
+        deleteReservations(orderIds) {
+          for (const orderId of orderIds) draft.reservations.delete(orderId);
+          return Promise.resolve();
         },
         readReservation(orderId) {
           return Promise.resolve(structuredClone(draft.reservations.get(orderId)));
         },
-        addReservationItems(orderId, items) {
-          draft.reservations.get(orderId)?.items.push(...items);
+        addReservationItems(reservations) {
+          for (const { orderId, items } of reservations) {
+            draft.reservations.get(orderId)?.items.push(...items);
+          }
           return Promise.resolve();
         },
         setReservationState(orderIds, reservationState) {
@@ -104,7 +114,7 @@ function inMemoryRepository(stock: Record<string, number>) {
   };
 
   return {
-    inventory: createInventory(repository),
+    inventory: createInventory(repository, { groupReserves }),
     outbox,
     stockOf: (sku: string): StockCount | undefined => state.stock.get(sku),
     passSeconds: (seconds: number) => {
@@ -191,6 +201,91 @@ describe('Reserve', () => {
       inventory.reserve(reserve('o-1', [{ sku: 'a', quantity: 1 }]), { signal: gaveUp }),
     ).rejects.toThrow();
     expect(stockOf('a')?.reserved).toBe(0);
+  });
+});
+
+/**
+ * Groups every Reserve made in the same turn of the event loop into one batch, as group
+ * commit does under load.
+ */
+const sameTurnInOneBatch: GroupReserves = (reserveTogether) => {
+  let waiting: {
+    command: ReserveCommand;
+    resolve: (reservation: Reservation) => void;
+    reject: (error: unknown) => void;
+  }[] = [];
+  function runWaiting() {
+    const batch = waiting;
+    waiting = [];
+    reserveTogether(batch.map(({ command }) => ({ request: command }))).then(
+      (outcomes) =>
+        batch.forEach(({ resolve, reject }, index) => {
+          const outcome = outcomes[index];
+          if (outcome?.ok) resolve(outcome.value);
+          else reject(outcome?.error);
+        }),
+      (error: unknown) => batch.forEach(({ reject }) => reject(error)),
+    );
+  }
+  return (command) =>
+    new Promise((resolve, reject) => {
+      if (waiting.length === 0) setImmediate(runWaiting);
+      waiting.push({ command, resolve, reject });
+    });
+};
+
+describe('Reserve in a batch (group commit)', () => {
+  it('decides each order in turn: a short one is refused alone, the others are held', async () => {
+    const { inventory, outbox, stockOf } = inMemoryRepository({ a: 5, b: 5 }, sameTurnInOneBatch);
+
+    const answers = await Promise.allSettled([
+      inventory.reserve(reserve('o-1', [{ sku: 'a', quantity: 3 }])),
+      inventory.reserve(
+        reserve('o-2', [
+          { sku: 'a', quantity: 3 },
+          { sku: 'b', quantity: 1 },
+        ]),
+      ),
+      inventory.reserve(
+        reserve('o-3', [
+          { sku: 'a', quantity: 2 },
+          { sku: 'b', quantity: 4 },
+        ]),
+      ),
+      inventory.reserve(reserve('o-4', [{ sku: 'nope', quantity: 1 }])),
+    ]);
+
+    expect(
+      answers.map((answer) =>
+        answer.status === 'fulfilled'
+          ? answer.value.state
+          : (answer.reason as { code: string }).code,
+      ),
+    ).toEqual(['RESERVED', 'INSUFFICIENT_STOCK', 'RESERVED', 'NOT_FOUND']);
+    expect(stockOf('a')).toEqual({ sku: 'a', onHand: 5, reserved: 5 });
+    expect(stockOf('b')).toEqual({ sku: 'b', onHand: 5, reserved: 4 });
+    // One event per SKU the batch changed, with the levels after the whole batch.
+    expect(outbox.map(({ sku, reserved }) => ({ sku, reserved }))).toEqual([
+      { sku: 'a', reserved: 5 },
+      { sku: 'b', reserved: 4 },
+    ]);
+  });
+
+  it('keeps no reservation for a refused order, so it may be reserved when stock is back', async () => {
+    const { inventory } = inMemoryRepository({ a: 1 }, sameTurnInOneBatch);
+
+    const answers = await Promise.allSettled([
+      inventory.reserve(reserve('o-1', [{ sku: 'a', quantity: 1 }])),
+      inventory.reserve(reserve('o-2', [{ sku: 'a', quantity: 1 }])),
+    ]);
+    expect(answers.map((answer) => answer.status)).toEqual(['fulfilled', 'rejected']);
+    await inventory.release('o-1');
+
+    await expect(
+      inventory.reserve(reserve('o-2', [{ sku: 'a', quantity: 1 }])),
+    ).resolves.toMatchObject({
+      state: 'RESERVED',
+    });
   });
 });
 
