@@ -37,6 +37,11 @@ export interface EventConsumerOptions<T extends Event> {
   maxRetryDelayMs?: number;
   /** Messages pulled ahead of the handler; default 32. */
   batchSize?: number;
+  /**
+   * Messages handled at once; default 1. More lets handlers whose work is batched (group
+   * commit, ADR 28) share one transaction; each message is still acked after its own work.
+   */
+  concurrency?: number;
 }
 
 export interface EventConsumer {
@@ -55,7 +60,7 @@ export const DEAD_LETTER_HEADERS = {
 } as const;
 
 /**
- * Consumes one event type from a durable pull consumer, one message at a time:
+ * Consumes one event type from a durable pull consumer, `concurrency` messages at a time:
  * - handled -> ack;
  * - failed -> nak with a jittered, doubling delay, so JetStream sends it again later;
  * - failed for the maxDeliveries-th time, or not even decodable -> published to
@@ -94,8 +99,15 @@ export async function startEventConsumer<T extends Event>(
     }
   })();
 
+  const concurrency = options.concurrency ?? 1;
   const running = (async () => {
-    for await (const message of messages) await handleSafely(message);
+    const inFlight = new Set<Promise<void>>();
+    for await (const message of messages) {
+      const handling = handleSafely(message).finally(() => inFlight.delete(handling));
+      inFlight.add(handling);
+      if (inFlight.size >= concurrency) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
   })().catch((error: unknown) => logger.error({ err: error }, 'consumer stopped on an error'));
   logger.info('consuming');
 

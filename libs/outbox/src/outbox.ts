@@ -28,18 +28,38 @@ export async function writeOutboxEvents(client: Queryable, events: EncodedEvent[
 }
 
 /**
- * Records that a consumer has applied a message, in the transaction that applies it. Returns
- * false when the message was recorded before: the caller then skips the effect, so a message
- * delivered twice (redelivered, or published twice) changes the state once.
+ * Records that a consumer has applied messages, in the transaction that applies them, and
+ * returns the ids recorded now. An id recorded before is left out: the caller then skips its
+ * effect, so a message delivered twice (redelivered, or published twice) changes the state
+ * once. While another transaction records the same id, this one waits for it on the key; ids
+ * are taken in order, so two such transactions never wait for each other.
  */
-export async function recordInboxMessage(
+export async function recordInboxMessages(
   client: Queryable,
   consumer: string,
-  messageId: string,
-): Promise<boolean> {
-  const result = await client.query(
-    `INSERT INTO inbox (consumer, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
-    [consumer, messageId],
+  messageIds: string[],
+): Promise<Set<string>> {
+  const result = await client.query<{ message_id: string }>(
+    `INSERT INTO inbox (consumer, message_id)
+     SELECT $1, id FROM unnest($2::text[]) AS id ORDER BY id
+     ON CONFLICT DO NOTHING
+     RETURNING message_id`,
+    [consumer, messageIds],
   );
-  return result.rowCount === 1;
+  return new Set(result.rows.map((row) => row.message_id));
+}
+
+/**
+ * Takes back messages this transaction recorded but whose effect it did not apply (a batch
+ * that refused some of its messages), so that they count as not applied when they come again.
+ */
+export async function forgetInboxMessages(
+  client: Queryable,
+  consumer: string,
+  messageIds: string[],
+): Promise<void> {
+  await client.query(`DELETE FROM inbox WHERE consumer = $1 AND message_id = ANY($2::text[])`, [
+    consumer,
+    messageIds,
+  ]);
 }

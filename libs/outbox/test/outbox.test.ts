@@ -21,7 +21,12 @@ import type { StartedPostgreSqlContainer } from '@testcontainers/postgresql';
 import pg from 'pg';
 import type { Registry } from 'prom-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createOutboxRelay, recordInboxMessage, writeOutboxEvents } from '../src/index.js';
+import {
+  createOutboxRelay,
+  forgetInboxMessages,
+  recordInboxMessages,
+  writeOutboxEvents,
+} from '../src/index.js';
 import { OUTBOX_SCHEMA } from './support/schema.js';
 
 const logger = testLogger('outbox-test');
@@ -262,11 +267,24 @@ describe('stopping the outbox relay', () => {
 
 describe('the inbox', () => {
   it('records a message once: the second time it says the message was seen', async () => {
-    const messageId = randomUUID();
+    const [first, second] = [randomUUID(), randomUUID()];
 
-    expect(await recordInboxMessage(pool, 'inventory-orders', messageId)).toBe(true);
-    expect(await recordInboxMessage(pool, 'inventory-orders', messageId)).toBe(false);
+    expect(await recordInboxMessages(pool, 'inventory-orders', [first])).toEqual(new Set([first]));
+    expect(await recordInboxMessages(pool, 'inventory-orders', [second, first])).toEqual(
+      new Set([second]),
+    );
     // Another consumer of the same message keeps its own record.
-    expect(await recordInboxMessage(pool, 'another-consumer', messageId)).toBe(true);
+    expect(await recordInboxMessages(pool, 'another-consumer', [first])).toEqual(new Set([first]));
+  });
+
+  it('forgets messages taken back, so they count as new when they come again', async () => {
+    const [kept, takenBack] = [randomUUID(), randomUUID()];
+    await recordInboxMessages(pool, 'inventory-orders', [kept, takenBack]);
+
+    await forgetInboxMessages(pool, 'inventory-orders', [takenBack]);
+
+    expect(await recordInboxMessages(pool, 'inventory-orders', [kept, takenBack])).toEqual(
+      new Set([takenBack]),
+    );
   });
 });

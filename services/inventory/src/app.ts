@@ -10,7 +10,7 @@ import { startEventOutbox } from '@switchboard/outbox';
 import { prepareSocketPath, removeSocketFile, secureSocketFile } from '@switchboard/uds';
 import type { Registry } from 'prom-client';
 import { createDatabasePool, migrateDatabase } from './adapters/database.js';
-import { groupReservesWithCommit } from './adapters/group-reserves.js';
+import { groupCommitInBatches } from './adapters/group-commit.js';
 import { createInventoryRepository } from './adapters/inventory-repository.js';
 import { startStockChangeFeed } from './adapters/nats-stock-change-feed.js';
 import { startStockTicks } from './adapters/udp-stock-ticks.js';
@@ -138,9 +138,9 @@ export function createApp({ config, logger, registry }: AppDeps): App {
     // One implementation, three transports (ADR 9): the same handlers serve gRPC over
     // TCP, gRPC over the Unix-domain socket and the NATS service.
     const inventory = createInventory(repository, {
-      groupReserves: groupReservesWithCommit({
-        maxBatch: config.reserveBatchMax,
-        maxInFlight: config.reserveBatchesInFlight,
+      groupInBatches: groupCommitInBatches({
+        maxBatch: config.batchMax,
+        maxInFlight: config.batchesInFlight,
         registry,
       }),
     });

@@ -159,20 +159,20 @@ const spec = {
     description:
       'Postgres ends a session idle inside a transaction for longer, releasing its locks.',
   }),
-  // Group commit of Reserves (ADR 28).
-  reserveBatchMax: integer('RESERVE_BATCH_MAX', {
+  // Group commit of Reserves and of the consumer's commits (ADR 28).
+  batchMax: integer('BATCH_MAX', {
     default: 64,
     min: 1,
     max: 1000,
     description:
-      'The most Reserves that share one transaction and its commit (group commit); 1 gives each its own.',
+      'The most Reserves (or the most commits of confirmed orders) that share one transaction and its commit; 1 gives each its own.',
   }),
-  reserveBatchesInFlight: integer('RESERVE_BATCHES_IN_FLIGHT', {
+  batchesInFlight: integer('BATCHES_IN_FLIGHT', {
     default: 2,
     min: 1,
     max: 100,
     description:
-      'Batches of Reserves in their transactions at once; the Reserves that come meanwhile wait and go together in the next.',
+      'Batches of one use case in their transactions at once; the calls that come meanwhile wait and go together in the next.',
   }),
   // Stock ticks over UDP (ADR 26): off unless subscribers are named.
   stockTicksTargets: custom(

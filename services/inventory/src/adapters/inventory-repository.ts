@@ -1,7 +1,7 @@
 import { encodeEvent, type EncodedEvent } from '@switchboard/bus';
 import type { OrderLine, ReservationState } from '@switchboard/contracts';
 import { STOCK_CHANGED } from '@switchboard/events';
-import { recordInboxMessage, writeOutboxEvents } from '@switchboard/outbox';
+import { forgetInboxMessages, recordInboxMessages, writeOutboxEvents } from '@switchboard/outbox';
 import { reportingTransientAsUnavailable, withTransaction } from '@switchboard/postgres';
 import type pg from 'pg';
 import type { InventoryRepository, InventoryTransaction } from '../domain/inventory-repository.js';
@@ -149,6 +149,29 @@ function createTransaction(client: pg.PoolClient, events: EncodedEvent[]): Inven
       return readReservation(client, orderId, { lock });
     },
 
+    async lockReservations(orderIds) {
+      const locked = await client.query<ReservationRow>(
+        `SELECT order_id, state, expires_at FROM reservations
+         WHERE order_id = ANY($1::text[])
+         ORDER BY order_id
+         FOR UPDATE`,
+        [orderIds],
+      );
+      const items = await client.query<OrderLine & { order_id: string }>(
+        `SELECT order_id, sku, quantity FROM reservation_items WHERE order_id = ANY($1::text[])`,
+        [orderIds],
+      );
+      return new Map(
+        locked.rows.map((row) => [
+          row.order_id,
+          toReservation(
+            row,
+            items.rows.filter((item) => item.order_id === row.order_id),
+          ),
+        ]),
+      );
+    },
+
     async addReservationItems(reservations) {
       const rows = reservations.flatMap(({ orderId, items }) =>
         items.map(({ sku, quantity }) => ({ orderId, sku, quantity })),
@@ -227,8 +250,12 @@ function createTransaction(client: pg.PoolClient, events: EncodedEvent[]): Inven
       events.push(...stockChanges.map((event) => encodeEvent(STOCK_CHANGED, event)));
     },
 
-    recordInboxMessage(message) {
-      return recordInboxMessage(client, message.consumer, message.id);
+    recordInboxMessages(consumer, messageIds) {
+      return recordInboxMessages(client, consumer, messageIds);
+    },
+
+    forgetInboxMessages(consumer, messageIds) {
+      return forgetInboxMessages(client, consumer, messageIds);
     },
   };
 }

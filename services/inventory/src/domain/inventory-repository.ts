@@ -1,12 +1,5 @@
 import type { OrderLine, ReservationState, StockChanged } from '@switchboard/contracts';
-import type {
-  InboxMessage,
-  Product,
-  Reservation,
-  Stock,
-  StockCount,
-  WorkOptions,
-} from './types.js';
+import type { Product, Reservation, Stock, StockCount, WorkOptions } from './types.js';
 
 /**
  * The storage the inventory needs: rows read and written, no rules. The use cases
@@ -48,6 +41,8 @@ export interface InventoryTransaction {
   deleteReservations(orderIds: string[]): Promise<void>;
   /** The order's reservation with its items; `lock` holds its row until the transaction ends. */
   readReservation(orderId: string, options: { lock: boolean }): Promise<Reservation | undefined>;
+  /** The orders' reservations with their items, their rows locked in order id order. */
+  lockReservations(orderIds: string[]): Promise<Map<string, Reservation>>;
   addReservationItems(reservations: { orderId: string; items: OrderLine[] }[]): Promise<void>;
   setReservationState(orderIds: string[], state: ReservationState): Promise<void>;
   /**
@@ -67,8 +62,11 @@ export interface InventoryTransaction {
   /** Adds events to the outbox: they are written and committed with the transaction. */
   addToOutbox(events: StockChanged[]): void;
   /**
-   * Records the message in the inbox; false if it was recorded before (a second delivery).
-   * While its first delivery is in its transaction, a second one waits for it on the key.
+   * Records the consumer's messages in the inbox and returns the ids recorded now; one
+   * recorded before (a second delivery) is left out. While its first delivery is in its
+   * transaction, a second one waits for it on the key.
    */
-  recordInboxMessage(message: InboxMessage): Promise<boolean>;
+  recordInboxMessages(consumer: string, messageIds: string[]): Promise<Set<string>>;
+  /** Takes back messages recorded in this transaction whose change it then refused. */
+  forgetInboxMessages(consumer: string, messageIds: string[]): Promise<void>;
 }

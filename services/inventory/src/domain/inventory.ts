@@ -1,12 +1,14 @@
 import type { OrderLine } from '@switchboard/contracts';
 import type { InventoryRepository, InventoryTransaction } from './inventory-repository.js';
-import { reservationNotFound, stockNotFound } from './inventory-errors.js';
+import { stockNotFound } from './inventory-errors.js';
 import { MAX_ORDER_ID_LENGTH, requireIdentifier, validateReserve } from './request-validation.js';
-import { reserveTogether, type ReserveInBatch, type ReserveOutcome } from './reserve-together.js';
+import { oneAtATime, type GroupInBatches, type InBatch } from './batches.js';
+import { commitTogether, type CommitRequest } from './commit-together.js';
+import { reserveTogether } from './reserve-together.js';
 import { stockChangedEvents } from './stock-changed-events.js';
 import { moveStock, type StockMovement } from './stock-movements.js';
 import { decodePageToken, encodePageToken, resolvePageSize } from './stock-paging.js';
-import { checkAvailability, commitAction, releaseAction } from './stock-rules.js';
+import { checkAvailability, releaseAction } from './stock-rules.js';
 import type {
   CommitOutcome,
   InboxMessage,
@@ -36,36 +38,28 @@ export interface Inventory {
 }
 
 /**
- * How concurrent Reserves share transactions: given the use case that reserves a batch in
- * one, it returns the function each Reserve goes through. app.ts wires group commit
- * (@switchboard/postgres); without it every Reserve is a batch of its own.
- */
-export type GroupReserves = (
-  reserveTogether: (batch: ReserveInBatch[]) => Promise<ReserveOutcome[]>,
-) => (command: ReserveCommand, signal?: AbortSignal) => Promise<Reservation>;
-
-const oneAtATime: GroupReserves = (reserveTogether) => async (command, signal) => {
-  signal?.throwIfAborted();
-  const [outcome] = await reserveTogether([{ request: command, signal }]);
-  if (!outcome) throw new Error('a Reserve got no outcome');
-  if (!outcome.ok) throw outcome.error;
-  return outcome.value;
-};
-
-/**
  * Every change is one transaction that first locks what it checks (the stock rows of an
  * order, in SKU order), so no two changes can sell the same unit, and that writes its
  * StockChanged events to the outbox with the change.
  */
 export function createInventory(
   repository: InventoryRepository,
-  options: { groupReserves?: GroupReserves } = {},
+  options: { groupInBatches?: GroupInBatches } = {},
 ): Inventory {
-  const groupReserves = options.groupReserves ?? oneAtATime;
-  const reserveInGroups = groupReserves((batch) => reserveTogether(repository, batch));
+  const groupInBatches = options.groupInBatches ?? oneAtATime;
+  const reserveInBatches = groupInBatches(
+    'reserve',
+    (batch: InBatch<ReserveCommand>[]) => reserveTogether(repository, batch),
+    (command) => command.orderId,
+  );
+  const commitInBatches = groupInBatches(
+    'commit',
+    (batch: InBatch<CommitRequest>[]) => commitTogether(repository, batch),
+    (request) => request.orderId,
+  );
   return {
     reserve(command, options) {
-      return reserveInGroups(validateReserve(command), options?.signal);
+      return reserveInBatches(validateReserve(command), options?.signal);
     },
 
     release(orderId, options) {
@@ -96,21 +90,7 @@ export function createInventory(
       // The event id becomes the inbox's key: it must be text Postgres keeps, as an order id.
       requireIdentifier('OrderConfirmed', 'event_id', message.id, MAX_ORDER_ID_LENGTH);
       requireIdentifier('OrderConfirmed', 'order_id', orderId, MAX_ORDER_ID_LENGTH);
-      return repository.inTransaction<CommitOutcome>(undefined, async (transaction) => {
-        // The inbox first: a message delivered again stops here.
-        if (!(await transaction.recordInboxMessage(message))) {
-          return { kind: 'duplicate-message' };
-        }
-        // The row lock makes a concurrent Release, expiry or commit of the order wait.
-        const stored = await transaction.readReservation(orderId, { lock: true });
-        if (!stored) throw reservationNotFound(orderId);
-        const action = commitAction(stored);
-        if (action === 'unchanged') return { kind: 'already-committed', reservation: stored };
-
-        await moveHeldStock(transaction, stored.items, action);
-        await transaction.setReservationState([orderId], 'COMMITTED');
-        return { kind: 'committed', reservation: { ...stored, state: 'COMMITTED' } };
-      });
+      return commitInBatches({ orderId, message });
     },
 
     releaseExpired(limit) {

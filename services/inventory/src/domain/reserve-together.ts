@@ -1,18 +1,12 @@
-import { isAppError } from '@switchboard/errors';
+import { refusalOrThrow, type InBatch, type Outcome } from './batches.js';
 import type { InventoryRepository, InventoryTransaction } from './inventory-repository.js';
 import { stockChangedEvents } from './stock-changed-events.js';
 import { moveStock } from './stock-movements.js';
 import { answerRepeatedReserve, checkAvailability, sortItems } from './stock-rules.js';
 import type { Reservation, ReserveCommand, StockCount } from './types.js';
 
-/** A Reserve waiting in a batch, with its caller's cancellation. */
-export interface ReserveInBatch {
-  request: ReserveCommand;
-  signal?: AbortSignal;
-}
-
-/** What one Reserve of a batch came to. */
-export type ReserveOutcome = { ok: true; value: Reservation } | { ok: false; error: unknown };
+type ReserveInBatch = InBatch<ReserveCommand>;
+type ReserveOutcome = Outcome<Reservation>;
 
 /**
  * Runs a batch of Reserves in one transaction (group commit, ADR 28). Each order is all or
@@ -100,8 +94,7 @@ function decide(
   try {
     checkAvailability(request.items, counts);
   } catch (error) {
-    if (isAppError(error)) return { ok: false, error };
-    throw error;
+    return refusalOrThrow(error);
   }
   for (const count of moveStock(counts, request.items, 'hold')) counts.set(count.sku, count);
   return { ok: true };
@@ -117,8 +110,7 @@ async function answerRepeated(
   try {
     return { ok: true, value: answerRepeatedReserve(stored, request.items) };
   } catch (error) {
-    if (isAppError(error)) return { ok: false, error };
-    throw error;
+    return refusalOrThrow(error);
   }
 }
 

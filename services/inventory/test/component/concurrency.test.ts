@@ -34,12 +34,11 @@ async function outcomes(calls: Promise<unknown>[]): Promise<Record<string, numbe
 
 /** The group commit's histogram: Reserves run, and the transactions they shared. */
 async function reserveBatches(): Promise<{ reserves: number; batches: number }> {
-  const text = await inventory.registry.getSingleMetricAsString('inventory_reserve_batch_size');
+  const text = await inventory.registry.getSingleMetricAsString('inventory_batch_size');
   const value = (suffix: string) =>
     Number(
-      new RegExp(`^inventory_reserve_batch_size_${suffix}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(
-        text,
-      )?.[1] ?? 0,
+      new RegExp(`^inventory_batch_size_${suffix}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ??
+        0,
     );
   return { reserves: value('sum'), batches: value('count') };
 }

@@ -1,11 +1,12 @@
 import type { OrderLine, StockChanged } from '@switchboard/contracts';
 import { describe, expect, it } from 'vitest';
-import { createInventory, type GroupReserves } from '../../src/domain/inventory.js';
+import { createInventory } from '../../src/domain/inventory.js';
+import type { GroupInBatches, InBatch, Outcome } from '../../src/domain/batches.js';
 import type {
   InventoryRepository,
   InventoryTransaction,
 } from '../../src/domain/inventory-repository.js';
-import type { Reservation, ReserveCommand, StockCount } from '../../src/domain/types.js';
+import type { Reservation, StockCount } from '../../src/domain/types.js';
 
 /**
  * The repository port in memory: a transaction works on a copy of the state, which replaces
@@ -13,7 +14,7 @@ import type { Reservation, ReserveCommand, StockCount } from '../../src/domain/t
  * use cases' rules; the SQL, the locks and the races are tested against Postgres
  * (test/component).
  */
-function inMemoryRepository(stock: Record<string, number>, groupReserves?: GroupReserves) {
+function inMemoryRepository(stock: Record<string, number>, groupInBatches?: GroupInBatches) {
   let state = {
     stock: new Map(
       Object.entries(stock).map(([sku, onHand]) => [sku, { sku, onHand, reserved: 0 }]),
@@ -95,11 +96,27 @@ function inMemoryRepository(stock: Record<string, number>, groupReserves?: Group
         addToOutbox(stockChanges) {
           events.push(...stockChanges);
         },
-        recordInboxMessage({ consumer, id }) {
-          const key = `${consumer}/${id}`;
-          if (draft.inbox.has(key)) return Promise.resolve(false);
-          draft.inbox.add(key);
-          return Promise.resolve(true);
+        lockReservations(orderIds) {
+          const locked = new Map<string, Reservation>();
+          for (const orderId of orderIds) {
+            const reservation = draft.reservations.get(orderId);
+            if (reservation) locked.set(orderId, structuredClone(reservation));
+          }
+          return Promise.resolve(locked);
+        },
+        recordInboxMessages(consumer, ids) {
+          const fresh = new Set<string>();
+          for (const id of ids) {
+            const key = `${consumer}/${id}`;
+            if (draft.inbox.has(key)) continue;
+            draft.inbox.add(key);
+            fresh.add(id);
+          }
+          return Promise.resolve(fresh);
+        },
+        forgetInboxMessages(consumer, ids) {
+          for (const id of ids) draft.inbox.delete(`${consumer}/${id}`);
+          return Promise.resolve();
         },
       };
       const result = await work(transaction);
@@ -114,7 +131,7 @@ function inMemoryRepository(stock: Record<string, number>, groupReserves?: Group
   };
 
   return {
-    inventory: createInventory(repository, { groupReserves }),
+    inventory: createInventory(repository, { groupInBatches }),
     outbox,
     stockOf: (sku: string): StockCount | undefined => state.stock.get(sku),
     passSeconds: (seconds: number) => {
@@ -208,16 +225,19 @@ describe('Reserve', () => {
  * Groups every Reserve made in the same turn of the event loop into one batch, as group
  * commit does under load.
  */
-const sameTurnInOneBatch: GroupReserves = (reserveTogether) => {
+const sameTurnInOneBatch: GroupInBatches = <Request, Result>(
+  _useCase: string,
+  runTogether: (batch: InBatch<Request>[]) => Promise<Outcome<Result>[]>,
+) => {
   let waiting: {
-    command: ReserveCommand;
-    resolve: (reservation: Reservation) => void;
+    request: Request;
+    resolve: (result: Result) => void;
     reject: (error: unknown) => void;
   }[] = [];
   function runWaiting() {
     const batch = waiting;
     waiting = [];
-    reserveTogether(batch.map(({ command }) => ({ request: command }))).then(
+    runTogether(batch.map(({ request }) => ({ request }))).then(
       (outcomes) =>
         batch.forEach(({ resolve, reject }, index) => {
           const outcome = outcomes[index];
@@ -227,10 +247,10 @@ const sameTurnInOneBatch: GroupReserves = (reserveTogether) => {
       (error: unknown) => batch.forEach(({ reject }) => reject(error)),
     );
   }
-  return (command) =>
-    new Promise((resolve, reject) => {
+  return (request: Request) =>
+    new Promise<Result>((resolve, reject) => {
       if (waiting.length === 0) setImmediate(runWaiting);
-      waiting.push({ command, resolve, reject });
+      waiting.push({ request, resolve, reject });
     });
 };
 
@@ -361,6 +381,50 @@ describe('commit', () => {
       code: 'NOT_FOUND',
     });
     await expect(inventory.commit('o-1', message('e-1'))).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+  });
+});
+
+describe('commit in a batch (group commit)', () => {
+  it('decides each message alone: the failed ones are taken back, the others commit together', async () => {
+    const { inventory, outbox, stockOf } = inMemoryRepository({ a: 4, b: 4 }, sameTurnInOneBatch);
+    await inventory.reserve(reserve('o-1', [{ sku: 'a', quantity: 1 }]));
+    await inventory.reserve(
+      reserve('o-2', [
+        { sku: 'a', quantity: 2 },
+        { sku: 'b', quantity: 1 },
+      ]),
+    );
+    await inventory.reserve(reserve('o-3', [{ sku: 'a', quantity: 1 }]));
+    await inventory.release('o-3');
+    await inventory.reserve(reserve('o-4', [{ sku: 'a', quantity: 1 }]));
+    await inventory.commit('o-1', message('e-0'));
+    outbox.length = 0;
+
+    const answers = await Promise.allSettled([
+      inventory.commit('o-1', message('e-0')), // the same message again
+      inventory.commit('o-2', message('e-2')),
+      inventory.commit('o-3', message('e-3')), // released, and its unit is held by o-4 now
+      inventory.commit('o-9', message('e-9')), // no reservation
+      inventory.commit('o-4', message('e-4')),
+    ]);
+
+    expect(
+      answers.map((answer) =>
+        answer.status === 'fulfilled'
+          ? answer.value.kind
+          : (answer.reason as { code: string }).code,
+      ),
+    ).toEqual(['duplicate-message', 'committed', 'INSUFFICIENT_STOCK', 'NOT_FOUND', 'committed']);
+    expect(stockOf('a')).toEqual({ sku: 'a', onHand: 0, reserved: 0 });
+    expect(stockOf('b')).toEqual({ sku: 'b', onHand: 3, reserved: 0 });
+    expect(outbox.map(({ sku, onHand }) => ({ sku, onHand }))).toEqual([
+      { sku: 'a', onHand: 0 },
+      { sku: 'b', onHand: 3 },
+    ]);
+    // The failed messages were taken back out of the inbox: they fail again, not as seen.
+    await expect(inventory.commit('o-9', message('e-9'))).rejects.toMatchObject({
       code: 'NOT_FOUND',
     });
   });
