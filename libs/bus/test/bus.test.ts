@@ -300,6 +300,54 @@ describe('consuming', () => {
     }
   });
 
+  it('handles up to `concurrency` messages at once, and acknowledges each after its own work', async () => {
+    const registry = createMetricsRegistry({ service: 'consumer-concurrency' });
+    await using bus = await connect('consumer-concurrency', registry);
+    const type = await orderEventsOfOwnStream(bus);
+    const consumer = await consumerOn(bus, type);
+    let inHandler = 0;
+    let mostAtOnce = 0;
+    const finishers: (() => void)[] = [];
+    const running = await startEventConsumer(bus, {
+      type,
+      consumer,
+      maxDeliveries: 5,
+      retryDelayMs: 50,
+      concurrency: 4,
+      async handle() {
+        inHandler++;
+        mostAtOnce = Math.max(mostAtOnce, inHandler);
+        await new Promise<void>((resolve) => finishers.push(resolve));
+        inHandler--;
+      },
+    });
+
+    try {
+      for (const orderId of ['o-1', 'o-2', 'o-3', 'o-4', 'o-5', 'o-6']) {
+        await publishEvent(bus, type, orderConfirmed(orderId));
+      }
+      // Four are in their handlers at once, none acknowledged while its work is not done.
+      await expect.poll(() => inHandler).toBe(4);
+      expect((await bus.manager.consumers.info(type.stream, consumer)).num_ack_pending).toBe(6);
+
+      finishers.shift()?.();
+      await expect.poll(() => finishers.length).toBe(4);
+      await expect
+        .poll(async () => (await bus.manager.consumers.info(type.stream, consumer)).num_ack_pending)
+        .toBe(5);
+      while (finishers.length > 0 || inHandler > 0) {
+        finishers.shift()?.();
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await expect
+        .poll(async () => (await bus.manager.consumers.info(type.stream, consumer)).num_ack_pending)
+        .toBe(0);
+      expect(mostAtOnce).toBe(4);
+    } finally {
+      await running.stop();
+    }
+  });
+
   it('keeps consuming when handling a message throws where nothing catches it (isTransient)', async () => {
     // A throw outside the handler's own try (here from isTransient) used to end the consume
     // loop: every later message waited for a restart that never came.
