@@ -128,7 +128,14 @@ export function createApp(deps: {
     const purchases = createPurchaseService({
       // Each order saved is also a change of the live feed's order stream.
       store: withOrderNotifications(
-        createPostgresOrderStore(pool, { onOutboxWritten: () => relay.wake() }),
+        createPostgresOrderStore(pool, {
+          onOutboxWritten: () => relay.wake(),
+          batches: {
+            maxBatch: config.batchMax,
+            maxInFlight: config.batchesInFlight,
+            registry,
+          },
+        }),
         (order) => live.feed.publish({ type: 'order', order }),
       ),
       inventory,

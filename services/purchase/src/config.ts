@@ -26,6 +26,10 @@ export const configSpec = {
   // new connection, so a rotated password needs no restart.
   databasePasswordFile: string('DATABASE_PASSWORD_FILE', { default: '' }),
   dbPoolMax: integer('DB_POOL_MAX', { default: 10, min: 1, max: 100 }),
+  // Group commit of order saves (ADR 28): the most orders in one transaction, and how many
+  // such transactions run at once; the saves that come meanwhile go together in the next.
+  batchMax: integer('BATCH_MAX', { default: 64, min: 1, max: 1000 }),
+  batchesInFlight: integer('BATCHES_IN_FLIGHT', { default: 2, min: 1, max: 100 }),
   // Without them a call waits forever for a stalled database. The defaults are the default
   // REQUEST_TIMEOUT_MS: no database wait outlasts a whole request. Not checked against it: a
   // shorter request deadline already answers the caller (504) while the wait ends on its own.

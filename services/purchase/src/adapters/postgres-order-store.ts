@@ -1,7 +1,12 @@
 import type { OrderLine } from '@switchboard/contracts';
 import { writeOutboxEvents } from '@switchboard/outbox';
-import { reportingTransientAsUnavailable, withTransaction } from '@switchboard/postgres';
+import {
+  createGroupCommit,
+  reportingTransientAsUnavailable,
+  withTransaction,
+} from '@switchboard/postgres';
 import type pg from 'pg';
+import { Histogram, type Registry } from 'prom-client';
 import type { Order, PurchaseOutcome } from '../domain/order.js';
 import type { KeyClaim, OrderStore } from '../domain/order-store.js';
 import { orderConfirmedEvent } from './order-events.js';
@@ -11,8 +16,35 @@ export function createPostgresOrderStore(
   options: {
     /** Called after a commit that wrote outbox rows, so the relay publishes them at once. */
     onOutboxWritten?: () => void;
+    /** Group commit of order saves (ADR 28); default: each order its own transaction. */
+    batches?: { maxBatch: number; maxInFlight: number; registry: Registry };
   } = {},
 ): OrderStore {
+  const batchSize =
+    options.batches &&
+    new Histogram({
+      name: 'purchase_order_save_batch_size',
+      help: 'Orders saved in one transaction, sharing its commit (group commit).',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+      registers: [options.batches.registry],
+    });
+  // The orders saved while earlier saves are in their transactions go together in the next
+  // one and share its commit. One key is never twice in a batch.
+  const orderSaves = createGroupCommit<SavedOrder, void>({
+    run: async (batch) => {
+      const written = await saveOrders(
+        pool,
+        batch.map(({ request }) => request),
+      );
+      if (written > 0) options.onOutboxWritten?.();
+      return batch.map(() => ({ ok: true, value: undefined }));
+    },
+    maxBatch: options.batches?.maxBatch ?? 1,
+    maxInFlight: options.batches?.maxInFlight ?? 1,
+    keyOf: ({ key }) => key,
+    onBatch: (size) => batchSize?.observe(size),
+  });
+
   // A database that is only busy or restarting answers 503 UNAVAILABLE, never 500.
   return reportingTransientAsUnavailable<OrderStore>({
     async claimKey(key, fingerprint, newOrderId, lockMs) {
@@ -48,33 +80,8 @@ export function createPostgresOrderStore(
       return { kind: 'in-progress' } satisfies KeyClaim;
     },
 
-    async saveOrder(key, order) {
-      const written = await withTransaction(pool, async (client) => {
-        // ON CONFLICT: a request that took over an expired key may store the same order.
-        const inserted = await client.query(
-          `INSERT INTO orders (id, customer_id, status, created_at) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (id) DO NOTHING`,
-          [order.orderId, order.customerId, order.status, order.createdAt],
-        );
-        await client.query(
-          `INSERT INTO order_items (order_id, sku, quantity, position)
-           SELECT $1, sku, quantity, position
-           FROM unnest($2::text[], $3::int[]) WITH ORDINALITY AS item(sku, quantity, position)
-           ON CONFLICT DO NOTHING`,
-          [
-            order.orderId,
-            order.items.map((item) => item.sku),
-            order.items.map((item) => item.quantity),
-          ],
-        );
-        // The transactional outbox: the order's event commits with the order or not at all.
-        // An order stored before already has its event.
-        const written = inserted.rowCount === 1;
-        if (written) await writeOutboxEvents(client, [orderConfirmedEvent(order)]);
-        await completeKey(client, key, order.orderId, { ok: true, order });
-        return written;
-      });
-      if (written) options.onOutboxWritten?.();
+    saveOrder(key, order) {
+      return orderSaves.submit({ key, order });
     },
 
     async saveRefusal(key, orderId, outcome) {
@@ -113,6 +120,66 @@ export function createPostgresOrderStore(
       };
       return order;
     },
+  });
+}
+
+interface SavedOrder {
+  key: string;
+  order: Order;
+}
+
+/**
+ * Stores the orders, their items, their OrderConfirmed events (the transactional outbox) and
+ * their keys' answers in one transaction, and returns how many orders were new. An order
+ * stored before (a request that took over an expired key stores the same order) already has
+ * its items and its event: ON CONFLICT keeps it as it is.
+ */
+async function saveOrders(pool: pg.Pool, saves: SavedOrder[]): Promise<number> {
+  const orders = saves.map(({ order }) => order);
+  const items = orders.flatMap(({ orderId, items: lines }) =>
+    lines.map(({ sku, quantity }, index) => ({ orderId, sku, quantity, position: index + 1 })),
+  );
+  return withTransaction(pool, async (client) => {
+    const inserted = await client.query<{ id: string }>(
+      `INSERT INTO orders (id, customer_id, status, created_at)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[])
+       ON CONFLICT (id) DO NOTHING
+       RETURNING id`,
+      [
+        orders.map(({ orderId }) => orderId),
+        orders.map(({ customerId }) => customerId),
+        orders.map(({ status }) => status),
+        orders.map(({ createdAt }) => createdAt),
+      ],
+    );
+    await client.query(
+      `INSERT INTO order_items (order_id, sku, quantity, position)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::int[])
+       ON CONFLICT DO NOTHING`,
+      [
+        items.map(({ orderId }) => orderId),
+        items.map(({ sku }) => sku),
+        items.map(({ quantity }) => quantity),
+        items.map(({ position }) => position),
+      ],
+    );
+    const written = new Set(inserted.rows.map(({ id }) => id));
+    await writeOutboxEvents(
+      client,
+      orders.filter(({ orderId }) => written.has(orderId)).map(orderConfirmedEvent),
+    );
+    await client.query(
+      `UPDATE idempotency_keys
+       SET state = 'COMPLETED', outcome = answer.outcome, locked_until = NULL, updated_at = now()
+       FROM unnest($1::text[], $2::uuid[], $3::json[]) AS answer(key, order_id, outcome)
+       WHERE idempotency_keys.key = answer.key AND idempotency_keys.order_id = answer.order_id`,
+      [
+        saves.map(({ key }) => key),
+        saves.map(({ order }) => order.orderId),
+        saves.map(({ order }) => JSON.stringify({ ok: true, order })),
+      ],
+    );
+    return written.size;
   });
 }
 
