@@ -327,9 +327,10 @@ async function orderSaveBatches(): Promise<{ saves: number; batches: number }> {
   const metrics = await (await fetch(`${purchase.opsUrl}/metrics`)).text();
   const value = (suffix: string) =>
     Number(
-      new RegExp(`^purchase_order_save_batch_size_${suffix}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(
-        metrics,
-      )?.[1] ?? 0,
+      new RegExp(
+        `^purchase_batch_size_${suffix}\\{[^}]*use_case="order_save"[^}]*\\} (\\S+)$`,
+        'm',
+      ).exec(metrics)?.[1] ?? 0,
     );
   return { saves: value('sum'), batches: value('count') };
 }

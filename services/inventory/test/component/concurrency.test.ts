@@ -37,8 +37,10 @@ async function reserveBatches(): Promise<{ reserves: number; batches: number }> 
   const text = await inventory.registry.getSingleMetricAsString('inventory_batch_size');
   const value = (suffix: string) =>
     Number(
-      new RegExp(`^inventory_batch_size_${suffix}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ??
-        0,
+      new RegExp(
+        `^inventory_batch_size_${suffix}\\{[^}]*use_case="reserve"[^}]*\\} (\\S+)$`,
+        'm',
+      ).exec(text)?.[1] ?? 0,
     );
   return { reserves: value('sum'), batches: value('count') };
 }

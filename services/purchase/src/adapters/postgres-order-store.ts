@@ -23,11 +23,31 @@ export function createPostgresOrderStore(
   const batchSize =
     options.batches &&
     new Histogram({
-      name: 'purchase_order_save_batch_size',
-      help: 'Orders saved in one transaction, sharing its commit (group commit).',
+      name: 'purchase_batch_size',
+      help: 'Key claims, or order saves, that shared one statement or transaction and its commit (group commit).',
+      labelNames: ['use_case'],
       buckets: [1, 2, 4, 8, 16, 32, 64, 128],
       registers: [options.batches.registry],
     });
+  // Claims, like saves, go in batches: one statement and one commit for all the keys claimed
+  // while the claims before them were running.
+  const keyClaims = createGroupCommit<WantedKey, KeyClaim>({
+    run: async (batch) => {
+      const claims = await claimKeys(
+        pool,
+        batch.map(({ request }) => request),
+      );
+      return batch.map(({ request }) => ({
+        ok: true,
+        value: claims.get(request.key) ?? { kind: 'in-progress' },
+      }));
+    },
+    maxBatch: options.batches?.maxBatch ?? 1,
+    maxInFlight: options.batches?.maxInFlight ?? 1,
+    keyOf: ({ key }) => key,
+    onBatch: (size) => batchSize?.observe({ use_case: 'key_claim' }, size),
+  });
+
   // The orders saved while earlier saves are in their transactions go together in the next
   // one and share its commit. One key is never twice in a batch.
   const orderSaves = createGroupCommit<SavedOrder, void>({
@@ -42,42 +62,13 @@ export function createPostgresOrderStore(
     maxBatch: options.batches?.maxBatch ?? 1,
     maxInFlight: options.batches?.maxInFlight ?? 1,
     keyOf: ({ key }) => key,
-    onBatch: (size) => batchSize?.observe(size),
+    onBatch: (size) => batchSize?.observe({ use_case: 'order_save' }, size),
   });
 
   // A database that is only busy or restarting answers 503 UNAVAILABLE, never 500.
   return reportingTransientAsUnavailable<OrderStore>({
-    async claimKey(key, fingerprint, newOrderId, lockMs) {
-      // A few rounds at most: the row we lost to can be released between our two statements.
-      for (let attempt = 0; attempt < 3; attempt++) {
-        // Insert the key, or take over one whose owner's lock ran out (it crashed or hung).
-        const claimed = await pool.query<{ order_id: string }>(
-          `INSERT INTO idempotency_keys (key, fingerprint, order_id, state, locked_until)
-           VALUES ($1, $2, $3, 'IN_PROGRESS', now() + $4 * interval '1 millisecond')
-           ON CONFLICT (key) DO UPDATE
-             SET locked_until = EXCLUDED.locked_until, updated_at = now()
-             WHERE idempotency_keys.state = 'IN_PROGRESS'
-               AND idempotency_keys.locked_until <= now()
-               AND idempotency_keys.fingerprint = EXCLUDED.fingerprint
-           RETURNING order_id`,
-          [key, fingerprint, newOrderId, lockMs],
-        );
-        const owned = claimed.rows[0];
-        if (owned) return { kind: 'owned', orderId: owned.order_id };
-
-        const existing = await pool.query<{
-          fingerprint: string;
-          state: string;
-          outcome: PurchaseOutcome | null;
-        }>('SELECT fingerprint, state, outcome FROM idempotency_keys WHERE key = $1', [key]);
-        const row = existing.rows[0];
-        if (!row) continue;
-        if (row.fingerprint !== fingerprint) return { kind: 'mismatch' };
-        if (row.state === 'COMPLETED' && row.outcome)
-          return { kind: 'completed', outcome: row.outcome };
-        return { kind: 'in-progress' };
-      }
-      return { kind: 'in-progress' } satisfies KeyClaim;
+    claimKey(key, fingerprint, newOrderId, lockMs) {
+      return keyClaims.submit({ key, fingerprint, newOrderId, lockMs });
     },
 
     saveOrder(key, order) {
@@ -121,6 +112,69 @@ export function createPostgresOrderStore(
       return order;
     },
   });
+}
+
+interface WantedKey {
+  key: string;
+  fingerprint: string;
+  newOrderId: string;
+  lockMs: number;
+}
+
+/**
+ * Claims each key: inserts it, or takes over one whose owner's lock ran out (it crashed or
+ * hung) if the request is the same. A key this cannot take is read to say why (a stored
+ * answer, another body, a request still running). A few rounds at most: a key we lost to can
+ * be released between the two statements.
+ */
+async function claimKeys(pool: pg.Pool, wanted: WantedKey[]): Promise<Map<string, KeyClaim>> {
+  const claims = new Map<string, KeyClaim>();
+  let pending = wanted;
+  for (let attempt = 0; attempt < 3 && pending.length > 0; attempt++) {
+    const claimed = await pool.query<{ key: string; order_id: string }>(
+      `INSERT INTO idempotency_keys (key, fingerprint, order_id, state, locked_until)
+       SELECT key, fingerprint, order_id, 'IN_PROGRESS', now() + lock_ms * interval '1 millisecond'
+       FROM unnest($1::text[], $2::text[], $3::uuid[], $4::int[])
+         AS wanted(key, fingerprint, order_id, lock_ms)
+       ORDER BY key
+       ON CONFLICT (key) DO UPDATE
+         SET locked_until = EXCLUDED.locked_until, updated_at = now()
+         WHERE idempotency_keys.state = 'IN_PROGRESS'
+           AND idempotency_keys.locked_until <= now()
+           AND idempotency_keys.fingerprint = EXCLUDED.fingerprint
+       RETURNING key, order_id`,
+      [
+        pending.map(({ key }) => key),
+        pending.map(({ fingerprint }) => fingerprint),
+        pending.map(({ newOrderId }) => newOrderId),
+        pending.map(({ lockMs }) => lockMs),
+      ],
+    );
+    for (const row of claimed.rows) claims.set(row.key, { kind: 'owned', orderId: row.order_id });
+
+    const taken = pending.filter(({ key }) => !claims.has(key));
+    if (taken.length === 0) break;
+    const existing = await pool.query<{
+      key: string;
+      fingerprint: string;
+      state: string;
+      outcome: PurchaseOutcome | null;
+    }>(
+      'SELECT key, fingerprint, state, outcome FROM idempotency_keys WHERE key = ANY($1::text[])',
+      [taken.map(({ key }) => key)],
+    );
+    const rows = new Map(existing.rows.map((row) => [row.key, row]));
+    for (const { key, fingerprint } of taken) {
+      const row = rows.get(key);
+      if (!row) continue; // released meanwhile: the next round claims it
+      if (row.fingerprint !== fingerprint) claims.set(key, { kind: 'mismatch' });
+      else if (row.state === 'COMPLETED' && row.outcome)
+        claims.set(key, { kind: 'completed', outcome: row.outcome });
+      else claims.set(key, { kind: 'in-progress' });
+    }
+    pending = taken.filter(({ key }) => !claims.has(key));
+  }
+  return claims;
 }
 
 interface SavedOrder {
