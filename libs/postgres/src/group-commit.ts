@@ -61,7 +61,8 @@ export function createGroupCommit<Request, Result>(
   let startScheduled = false;
 
   function submit(request: Request, signal?: AbortSignal): Promise<Result> {
-    signal?.throwIfAborted();
+    // A rejection, never a throw: callers may not be async functions.
+    if (signal?.aborted) return Promise.reject(signal.reason as Error);
     return new Promise<Result>((resolve, reject) => {
       const onAbort = () => {
         const index = queue.indexOf(waiting);
