@@ -1,0 +1,11 @@
+/** A line of the demo's narration, on stdout beside its table. */
+export function say(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Milliseconds as the tables print them; "-" for none. */
+export function ms(value: number | undefined, digits = 1): string {
+  return value === undefined || Number.isNaN(value) ? '-' : `${value.toFixed(digits)} ms`;
+}
