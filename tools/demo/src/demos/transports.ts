@@ -56,13 +56,21 @@ function describeSockets(
       connections: `${out.length} (inventory -> nats-server)`,
     };
   }
-  const listenerName = transport === 'tcp' ? 'grpc' : 'grpc-socket';
-  const [listener] = named(listenerName, 'listener');
+  const [listener] = named(transport === 'tcp' ? 'grpc' : 'grpc-socket', 'listener');
+  // A TCP connection is matched to its listener by port; an accepted unix socket carries the
+  // listener's path (the kernel's table has no peer for it).
+  const accepted =
+    transport === 'tcp'
+      ? named('grpc', 'inbound')
+      : sockets.filter(
+          (socket) =>
+            socket.protocol === 'unix' && !socket.listening && socket.local === listener?.local,
+        );
   return {
     socket: listener?.local ?? '?',
     protocol: transport === 'tcp' ? 'TCP, HTTP/2' : 'unix stream, HTTP/2',
     tls: listener?.tls ? 'mTLS' : 'no (file mode 0660)',
-    connections: `${named(listenerName, 'inbound').length} accepted`,
+    connections: `${accepted.length} accepted`,
   };
 }
 
