@@ -8,7 +8,7 @@ import type { ClassifiedSocket, SocketReport } from '@switchboard/sockets';
 import { opsUrl } from '@switchboard/testing';
 import { withCleanup } from '../cleanup.js';
 import type { Demo } from '../demos.js';
-import { ms, say } from '../narrate.js';
+import { machineLine, ms, say } from '../narrate.js';
 import { formatTable, quantile } from '../table.js';
 import { forMs, timeCalls } from '../timed-calls.js';
 import { startTopology, type Topology } from '../topology.js';
@@ -93,7 +93,11 @@ async function compareTransports(topology: Topology): Promise<string[][]> {
       });
       try {
         say(`${transport.name} (${topology.targets[transport.target]}):`);
-        await client.getStock(SKU, inSeconds(5)); // connect first: the cells time calls only
+        // Connected and warmed up first (one untimed second): the cells time calls only.
+        await timeCalls(() => client.getStock(SKU, inSeconds(5)), {
+          concurrency: CONCURRENCY,
+          until: forMs(1_000),
+        });
         const calls = {
           GetStock: () => client.getStock(SKU, inSeconds(5)),
           Reserve: () =>
@@ -219,6 +223,7 @@ export const transportsDemo: Demo = {
           handshakes,
         ),
       );
+      say(machineLine());
       say(
         '\nEvery call of a client shares its one connection (HTTP/2 streams, or the NATS connection); the TLS handshake is paid once per connection, not per call.',
       );
