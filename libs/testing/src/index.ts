@@ -43,3 +43,10 @@ export {
 } from './otlp-receiver.js';
 export { createLossyLink, type LossyLink, type LossyLinkOptions, type Loss } from './lossy-link.js';
 export { startCountingProxy, type CountingProxy } from './counting-proxy.js';
+export { composeProject, type ComposeProject } from './compose-project.js';
+export {
+  openSlowSocket,
+  type SlowPart,
+  type SlowSocketOptions,
+  type SlowSocketResult,
+} from './slow-socket.js';

@@ -3,6 +3,7 @@ import type { StartedPostgreSqlContainer } from '@testcontainers/postgresql';
 import {
   createDatabase,
   databaseUrlInNetwork,
+  openSlowSocket,
   startInventory,
   startNats,
   startPostgres,
@@ -60,32 +61,14 @@ async function purchaseWith(env: Record<string, string>) {
 }
 
 /**
- * A slowloris socket: it sends a request one byte every 500 ms and never finishes it, either
- * in its headers or, with complete headers, in its body. Resolves with the milliseconds from
- * its first byte to the server's close.
+ * A slowloris socket (@switchboard/testing): it sends a request one byte every 500 ms and
+ * never finishes it, either in its headers or, with complete headers, in its body. Resolves
+ * with the milliseconds from its first byte to the server's close.
  */
-function slowSocket(port: number, kind: 'headers' | 'body'): Promise<number> {
-  const head =
-    kind === 'headers'
-      ? 'GET /v1/stock/sku-edge HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: '
-      : 'POST /v1/purchases HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
-        'Content-Length: 1000\r\n\r\n{"customerId":"';
-  return new Promise((resolve, reject) => {
-    let startedAt = 0;
-    let trickle: NodeJS.Timeout | undefined;
-    const socket: Socket = connect(port, '127.0.0.1', () => {
-      startedAt = performance.now();
-      socket.write(head);
-      trickle = setInterval(() => socket.write('a'), 500);
-    });
-    socket.on('data', () => {}); // the 408 Node may send before it closes
-    socket.on('error', () => {}); // a reset is a close too
-    socket.on('close', () => {
-      clearInterval(trickle);
-      if (startedAt === 0) reject(new Error('the slow socket was closed before it connected'));
-      else resolve(performance.now() - startedAt);
-    });
-  });
+async function slowSocket(port: number, part: 'headers' | 'body'): Promise<number> {
+  const result = await openSlowSocket({ port, part, trickleMs: 500 });
+  if (result.failed) throw new Error('the slow socket was closed before it connected');
+  return result.closedAt - result.firstByteAt;
 }
 
 function percentile(values: number[], p: number): number {

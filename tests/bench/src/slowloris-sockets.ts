@@ -1,10 +1,12 @@
 /**
  * The slow clients of `npm run bench:slowloris`, in a process of their own so their timers do
- * not delay the timing of the normal requests. Opens `count` sockets to purchase that send
- * their headers, or a body, that never end, one byte every
- * `trickleMs` (slow headers, or with `bodyEvery`, some slow bodies); prints, as JSON, when each one sent its first byte and when purchase closed it.
+ * not delay the timing of the normal requests. Opens `count` slowloris sockets to purchase
+ * (`openSlowSocket` of @switchboard/testing: slow headers, or with `bodyEvery`, some slow
+ * bodies); prints, as JSON, when each one sent its first byte and when purchase closed it.
  */
-import { connect } from 'node:net';
+import { openSlowSocket, type SlowSocketResult } from '@switchboard/testing';
+
+export type { SlowSocketResult };
 
 export interface SlowSocketsInput {
   port: number;
@@ -16,52 +18,16 @@ export interface SlowSocketsInput {
   bodyEvery: number;
 }
 
-export interface SlowSocketResult {
-  kind: 'headers' | 'body';
-  /** performance.timeOrigin-based milliseconds (comparable across processes). */
-  firstByteAt: number;
-  closedAt: number;
-  /** The socket never connected (refused or dropped). */
-  failed: boolean;
-}
-
-const HEADS = {
-  headers: 'GET /v1/stock/sku-bench HTTP/1.1\r\nHost: purchase\r\nX-Slow: ',
-  body:
-    'POST /v1/purchases HTTP/1.1\r\nHost: purchase\r\nContent-Type: application/json\r\n' +
-    'Content-Length: 60000\r\nIdempotency-Key: slow\r\n\r\n{"customerId":"',
-};
-
-const now = () => performance.timeOrigin + performance.now();
-
-function slowSocket(port: number, kind: 'headers' | 'body', trickleMs: number) {
-  return new Promise<SlowSocketResult>((resolve) => {
-    let firstByteAt = 0;
-    let trickle: NodeJS.Timeout | undefined;
-    const socket = connect(port, '127.0.0.1', () => {
-      firstByteAt = now();
-      socket.write(HEADS[kind]);
-      trickle = setInterval(() => socket.write('a'), trickleMs);
-    });
-    socket.on('data', () => {});
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      clearInterval(trickle);
-      resolve({ kind, firstByteAt, closedAt: now(), failed: firstByteAt === 0 });
-    });
-  });
-}
-
 async function main(input: SlowSocketsInput) {
   const sockets: Promise<SlowSocketResult>[] = [];
   for (let opened = 0; opened < input.count; opened += input.batch) {
     for (let i = opened; i < Math.min(input.count, opened + input.batch); i++)
       sockets.push(
-        slowSocket(
-          input.port,
-          input.bodyEvery > 0 && i % input.bodyEvery === 0 ? 'body' : 'headers',
-          input.trickleMs,
-        ),
+        openSlowSocket({
+          port: input.port,
+          part: input.bodyEvery > 0 && i % input.bodyEvery === 0 ? 'body' : 'headers',
+          trickleMs: input.trickleMs,
+        }),
       );
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

@@ -209,7 +209,7 @@ async function main() {
   console.log(row('normal reads, under slow sockets', attacked, underAttack.failures));
   console.log(row('slow socket close - its timeout', late));
   for (const kind of ['headers', 'body'] as const) {
-    const ofKind = connected.filter((result) => result.kind === kind);
+    const ofKind = connected.filter((result) => result.part === kind);
     if (ofKind.length === 0) continue;
     console.log(
       row(

@@ -27,6 +27,16 @@ describe('npm run demo -- <name>', () => {
     );
     expect('code' in result ? result.code : 0).toBe(2);
     expect(result.stderr).toContain('No demo named "no-such-demo"');
-    expect(result.stderr).toContain('udp');
+    for (const demo of [
+      'transports',
+      'nats-down',
+      'slowloris',
+      'audit',
+      'multiplexing',
+      'leak',
+      'udp',
+    ]) {
+      expect(result.stderr).toContain(`  ${demo} `);
+    }
   });
 });

@@ -1,14 +1,15 @@
 import { InventoryServiceService, type GetStockResponse } from '@switchboard/contracts';
 import { AppError } from '@switchboard/errors';
-import { createGrpcServer } from '@switchboard/grpc';
+import { createGrpcServer, type TlsFiles } from '@switchboard/grpc';
 import { createLogger, createMetricsRegistry } from '@switchboard/observability';
 
 /**
  * The Inventory contract served by our gRPC server on loopback, with a GetStock that takes
  * `workMs` like a database read would: the peer for the demos of what a client does with its
- * sockets. The other methods are not part of those demos.
+ * sockets; with `tls`, its port is mTLS only, as inventory's. The other methods are not part of
+ * those demos.
  */
-export async function serveGetStock(workMs: number) {
+export async function serveGetStock(workMs: number, options: { tls?: TlsFiles } = {}) {
   const server = createGrpcServer({
     logger: createLogger({ service: 'demo-inventory', level: 'warn' }),
     registry: createMetricsRegistry({ service: 'demo-inventory' }),
@@ -30,6 +31,6 @@ export async function serveGetStock(workMs: number) {
       };
     },
   });
-  const port = await server.listen('127.0.0.1:0');
+  const port = await server.listen('127.0.0.1:0', options.tls && { tls: options.tls });
   return { port, stop: () => server.drain(1_000) };
 }

@@ -4,6 +4,7 @@ import { createGrpcClient, type GrpcClient } from '@switchboard/grpc';
 import { createMetricsRegistry } from '@switchboard/observability';
 import { startCountingProxy } from '@switchboard/testing';
 import type { Demo } from '../demos.js';
+import { say } from '../narrate.js';
 import { formatTable } from '../table.js';
 import { serveGetStock } from './inventory-stub.js';
 
@@ -15,7 +16,6 @@ import { serveGetStock } from './inventory-stub.js';
 
 const REQUESTS = 200;
 const STEP = 50;
-const say = (text: string) => process.stdout.write(`${text}\n`);
 
 /** This process's open file descriptors: each TCP socket is one. */
 async function openDescriptors(): Promise<number> {

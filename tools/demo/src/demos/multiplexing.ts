@@ -3,7 +3,9 @@ import { createGrpcClient, type GrpcClient } from '@switchboard/grpc';
 import { createMetricsRegistry } from '@switchboard/observability';
 import { startCountingProxy } from '@switchboard/testing';
 import type { Demo } from '../demos.js';
+import { say } from '../narrate.js';
 import { formatTable, quantile } from '../table.js';
+import { timeCalls, type TimedCalls } from '../timed-calls.js';
 import { serveGetStock } from './inventory-stub.js';
 
 // Many calls over one HTTP/2 connection, against a connection per call: the same 500
@@ -14,7 +16,6 @@ import { serveGetStock } from './inventory-stub.js';
 const CALLS = 500;
 const CONCURRENCY = 50;
 const WORK_MS = 2;
-const say = (text: string) => process.stdout.write(`${text}\n`);
 
 type Inventory = GrpcClient<typeof InventoryServiceService>;
 
@@ -30,23 +31,12 @@ function channelTo(port: number, ownConnection: boolean): Inventory {
   });
 }
 
-/** CALLS calls, CONCURRENCY at a time, each made by `call`; their latencies and the time. */
-async function drive(call: (sku: string) => Promise<unknown>) {
-  const latencies: number[] = [];
-  let next = 0;
-  const startedAt = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < CALLS) {
-        const sku = `sku-${next++}`;
-        const callStartedAt = performance.now();
-        await call(sku);
-        latencies.push(performance.now() - callStartedAt);
-      }
-    }),
-  );
-  return { latencies, seconds: (performance.now() - startedAt) / 1000 };
-}
+/** CALLS calls, CONCURRENCY at a time, each made by `call` with a SKU of its own. */
+const drive = (call: (sku: string) => Promise<unknown>) =>
+  timeCalls((n) => call(`sku-${n}`), {
+    concurrency: CONCURRENCY,
+    until: (started) => started >= CALLS,
+  });
 
 const deadline = () => ({ deadline: new Date(Date.now() + 10_000) });
 
@@ -56,11 +46,7 @@ export const multiplexingDemo: Demo = {
     const inventory = await serveGetStock(WORK_MS);
     const proxy = await startCountingProxy(inventory.port);
     const rows: string[][] = [];
-    const record = (
-      mode: string,
-      connections: number,
-      { latencies, seconds }: Awaited<ReturnType<typeof drive>>,
-    ) => {
+    const record = (mode: string, connections: number, { latencies, seconds }: TimedCalls) => {
       const p50 = quantile(latencies, 0.5) ?? NaN;
       const p99 = quantile(latencies, 0.99) ?? NaN;
       rows.push([

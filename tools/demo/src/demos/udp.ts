@@ -4,6 +4,7 @@ import { createDatagramReceiver, createDatagramSender } from '@switchboard/datag
 import { createLossyLink, freePort, type LossyLink } from '@switchboard/testing';
 import { Registry } from 'prom-client';
 import type { Demo } from '../demos.js';
+import { ms, say, sleep } from '../narrate.js';
 import { formatTable, quantile } from '../table.js';
 
 // The same ticks over UDP and over TCP, through one lossy link per loss rate (a network
@@ -39,8 +40,6 @@ interface Outcome {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const say = (text: string) => process.stdout.write(`${text}\n`);
 
 function wrongKeys(truth: Map<string, number>, replica: Map<string, number>): number {
   return [...truth].filter(([key, value]) => replica.get(key) !== value).length;
@@ -167,10 +166,6 @@ async function overTcp(loss: number, link: LossyLink, port: number): Promise<Out
   };
 }
 
-function ms(value: number | undefined): string {
-  return value === undefined ? '-' : `${value.toFixed(0)} ms`;
-}
-
 async function run(): Promise<void> {
   if (process.getuid?.() !== 0) {
     throw new Error('the udp demo makes a network namespace and iptables rules: run it as root');
@@ -199,7 +194,7 @@ async function run(): Promise<void> {
       say(`  TCP: sending (lost segments are retransmitted)...`);
       const tcp = await overTcp(loss, link, tcpPort);
       say(
-        `  TCP: ${tcp.arrived} of ${tcp.sent} arrived; p99 ${ms(quantile(tcp.latenciesMs, 0.99))}`,
+        `  TCP: ${tcp.arrived} of ${tcp.sent} arrived; p99 ${ms(quantile(tcp.latenciesMs, 0.99), 0)}`,
       );
       outcomes.push(udp, tcp);
     } finally {
@@ -231,9 +226,9 @@ async function run(): Promise<void> {
         String(outcome.sent),
         String(outcome.arrived),
         String(outcome.droppedPackets),
-        ms(quantile(outcome.latenciesMs, 0.5)),
-        ms(quantile(outcome.latenciesMs, 0.99)),
-        ms(quantile(outcome.latenciesMs, 1)),
+        ms(quantile(outcome.latenciesMs, 0.5), 0),
+        ms(quantile(outcome.latenciesMs, 0.99), 0),
+        ms(quantile(outcome.latenciesMs, 1), 0),
         outcome.transport === 'UDP' ? String(outcome.gaps) : '-',
         outcome.transport === 'UDP' ? String(outcome.resyncs) : '-',
         String(outcome.wrongWithoutRepair),

@@ -1,16 +1,24 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { REPO_ROOT } from '@switchboard/testing';
+import { REPO_ROOT } from './compose-images.js';
 
 const run = promisify(execFile);
 
-/** docker-compose.yml started under a project name of its own, driven by its CLI. */
+/**
+ * docker-compose.yml started under a project name of its own, driven by its CLI (bench:overload,
+ * the audit demo); `env` sets compose's variables, such as PURCHASE_PUBLIC_PORT.
+ */
 export interface ComposeProject {
   readonly name: string;
   /** `up -d --build` of the services; resolves once each one with a healthcheck is healthy. */
   up(services: string[]): Promise<void>;
-  /** The host PID of a service's container: its network namespace is /proc/PID/ns/net. */
+  /** The id of a service's container, for `docker exec` and `docker inspect`. */
+  containerId(service: string): Promise<string>;
+  /**
+   * The host PID of a service's container (its init, with `init: true`): its network
+   * namespace is /proc/PID/ns/net.
+   */
   pidOf(service: string): Promise<number>;
   /** Runs SQL with psql inside the postgres container; returns the unaligned rows. */
   psql(database: string, sql: string): Promise<string[]>;
@@ -67,6 +75,8 @@ export function composeProject(name: string, env: Record<string, string>): Compo
         }
       }
     },
+
+    containerId: containerOf,
 
     async pidOf(service) {
       return Number(await inspect(await containerOf(service), '{{.State.Pid}}'));
