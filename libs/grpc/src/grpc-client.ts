@@ -184,7 +184,7 @@ export function createGrpcClient<S extends ServiceDefinition>(
     policy: MethodPolicy,
   ): Promise<Res> {
     const startedAt = performance.now();
-    // Read now, in the call's span: grpc-js answers in callbacks that may run outside it.
+    // Read once, in the call's span, for whichever of the outcomes below the call has.
     const exemplar = traceExemplar();
     if (callOptions.signal?.aborted) {
       throw new AppError('CANCELLED', 'the call was cancelled before it started');
