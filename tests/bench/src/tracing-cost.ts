@@ -17,7 +17,7 @@
  * cell per round).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
@@ -31,6 +31,9 @@ import {
   type StartedNats,
 } from '@switchboard/testing';
 import { processCpuMicros } from './cpu-clock.js';
+import { printMarkdownTable } from './markdown-table.js';
+import { waitReady } from './wait-ready.js';
+import { saveResults } from './bench-results.js';
 import { median, spreadPercent } from './measure.js';
 import type { SliceAnswer, SliceRequest } from './tracing-cost-caller.js';
 import { startOtlpSink, tracingEnv } from './tracing.js';
@@ -155,27 +158,14 @@ try {
   printTable(rows);
   const summary = goals(rows);
   for (const line of summary) console.log(line);
-  const directory = join(REPO_ROOT, 'bench-results');
-  await mkdir(directory, { recursive: true });
-  const file = join(directory, `tracing-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  await writeFile(
-    file,
-    `${JSON.stringify(
-      {
-        at: new Date().toISOString(),
-        node: process.version,
-        cpus: cpus().length,
-        loadAverage: { before: loadBefore, after: loadAfter },
-        rounds: ROUNDS,
-        sliceMs: SLICE_MS,
-        otlpSink: received,
-        rows,
-        summary,
-      },
-      null,
-      2,
-    )}\n`,
-  );
+  const file = await saveResults('tracing', {
+    loadAverage: { before: loadBefore, after: loadAfter },
+    rounds: ROUNDS,
+    sliceMs: SLICE_MS,
+    otlpSink: received,
+    rows,
+    summary,
+  });
   console.log(`\nsaved ${file}`);
 } finally {
   for (const child of children) child.kill('SIGTERM');
@@ -258,19 +248,6 @@ function cpuOf(pids: number[]): number {
   return pids.reduce((sum, pid) => sum + processCpuMicros(pid), 0);
 }
 
-async function waitReady(url: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    const status = await fetch(url).then(
-      (response) => response.status,
-      () => 0,
-    );
-    if (status === 200) return;
-    await sleep(100);
-  }
-  throw new Error(`${url} not ready within 60 s`);
-}
-
 interface RowSetting {
   callsPerSecond: number;
   spreadPercent: number;
@@ -312,14 +289,7 @@ function printTable(rows: Row[]): void {
       String(each.reduce((sum, s) => sum + s.errors, 0)),
     ];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const format = (cells: string[]) =>
-    `| ${cells.map((c, i) => (i >= 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
-  console.log(format(header));
-  console.log(
-    `|${widths.map((w, i) => (i >= 2 ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`,
-  );
-  for (const line of lines) console.log(format(line));
+  printMarkdownTable(header, lines, 2);
 }
 
 /**
