@@ -8,7 +8,7 @@ import {
   type ServiceError,
 } from '@grpc/grpc-js';
 import { REQUEST_ID_HEADER, currentRequestId } from '@switchboard/observability';
-import { SpanKind, inSpan } from '@switchboard/telemetry';
+import { SpanKind, inSpan, traceExemplar } from '@switchboard/telemetry';
 import { AppError } from '@switchboard/errors';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -184,6 +184,8 @@ export function createGrpcClient<S extends ServiceDefinition>(
     policy: MethodPolicy,
   ): Promise<Res> {
     const startedAt = performance.now();
+    // Read once, in the call's span, for whichever of the outcomes below the call has.
+    const exemplar = traceExemplar();
     if (callOptions.signal?.aborted) {
       throw new AppError('CANCELLED', 'the call was cancelled before it started');
     }
@@ -194,12 +196,12 @@ export function createGrpcClient<S extends ServiceDefinition>(
       try {
         await connected(callOptions.deadline);
       } catch (error) {
-        metrics.observe(method.path, (error as AppError).code, startedAt);
+        metrics.observe(method.path, (error as AppError).code, startedAt, exemplar);
         throw error;
       }
       // Cancelled while it waited for the connection: the call is not sent at all.
       if (callOptions.signal?.aborted) {
-        metrics.observe(method.path, 'CANCELLED', startedAt);
+        metrics.observe(method.path, 'CANCELLED', startedAt, exemplar);
         throw new AppError('CANCELLED', 'the call was cancelled before it started');
       }
     }
@@ -213,7 +215,12 @@ export function createGrpcClient<S extends ServiceDefinition>(
         { deadline: callOptions.deadline },
         (error: ServiceError | null, response?: Res) => {
           callOptions.signal?.removeEventListener('abort', cancel);
-          metrics.observe(method.path, GrpcStatus[error ? error.code : GrpcStatus.OK], startedAt);
+          metrics.observe(
+            method.path,
+            GrpcStatus[error ? error.code : GrpcStatus.OK],
+            startedAt,
+            exemplar,
+          );
           if (error) reject(fromGrpcError(error, peerName));
           else resolve(response as Res);
         },

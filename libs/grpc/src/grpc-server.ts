@@ -11,7 +11,7 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { REQUEST_ID_HEADER, runWithIncomingRequestId } from '@switchboard/observability';
-import { SpanKind, inSpan, markFailed } from '@switchboard/telemetry';
+import { SpanKind, inSpan, markFailed, traceExemplar } from '@switchboard/telemetry';
 import { AppError, toAppError } from '@switchboard/errors';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -131,7 +131,8 @@ export function createGrpcServer(options: {
             callback({ code: GrpcStatus.INTERNAL, details: 'internal error' }),
           );
         }
-        metrics.observe(path, GrpcStatus[code], startedAt);
+        // Inside the call's span (but for a call refused before it began): its exemplar.
+        metrics.observe(path, GrpcStatus[code], startedAt, traceExemplar());
       };
 
       // Work whose caller has already given up is dropped, not done.

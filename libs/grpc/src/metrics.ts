@@ -1,5 +1,6 @@
 import { connectivityState } from '@grpc/grpc-js';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { createExemplarHistogram } from '@switchboard/observability';
+import { Counter, Gauge, type Histogram, type Registry } from 'prom-client';
 
 const DURATION_BUCKETS = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
@@ -21,16 +22,22 @@ export function grpcMetrics(registry: Registry, side: 'server' | 'client') {
     });
   const seconds =
     (registry.getSingleMetric(secondsName) as Histogram<(typeof LABELS)[number]> | undefined) ??
-    new Histogram({
+    // A call made in a sampled trace keeps its trace id as the bucket's exemplar (ADR 17).
+    createExemplarHistogram(registry, {
       name: secondsName,
       help: `Duration of RPCs on the ${side}, by service, method and status code.`,
       labelNames: LABELS,
       buckets: DURATION_BUCKETS,
-      registers: [registry],
     });
   // The labelled children per (path, code), made once: a call then records without parsing
   // its path or hashing its labels again (this is on every call's hot path).
-  const children = new Map<string, { count: () => void; time: (seconds: number) => void }>();
+  const children = new Map<
+    string,
+    {
+      count: () => void;
+      time: (seconds: number, exemplar: Record<string, string> | undefined) => void;
+    }
+  >();
   function childrenOf(path: string, code: string) {
     const key = `${path} ${code}`;
     let child = children.get(key);
@@ -39,16 +46,24 @@ export function grpcMetrics(registry: Registry, side: 'server' | 'client') {
       const labels = { grpc_service: service, grpc_method: method, grpc_code: code };
       const counter = handled.labels(labels);
       const histogram = seconds.labels(labels);
-      child = { count: () => counter.inc(), time: (value) => histogram.observe(value) };
+      child = {
+        count: () => counter.inc(),
+        // The labelled child keeps no exemplar: a sampled call takes the histogram's own path.
+        time: (value, exemplar) =>
+          exemplar
+            ? seconds.observe({ labels, value, exemplarLabels: exemplar })
+            : histogram.observe(value),
+      };
       children.set(key, child);
     }
     return child;
   }
   return {
-    observe(path: string, code: string, startedAt: number) {
+    /** `exemplar`: traceExemplar() read where the call's span was current; none when off. */
+    observe(path: string, code: string, startedAt: number, exemplar?: Record<string, string>) {
       const child = childrenOf(path, code);
       child.count();
-      child.time((performance.now() - startedAt) / 1000);
+      child.time((performance.now() - startedAt) / 1000, exemplar);
     },
   };
 }

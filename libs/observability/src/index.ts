@@ -1,5 +1,11 @@
 export { LOG_LEVELS, createLogger, type Logger } from './logger.js';
-export { DURATION_BUCKETS, createHttpServerMetrics, createMetricsRegistry } from './metrics.js';
+export {
+  DURATION_BUCKETS,
+  createExemplarHistogram,
+  createHttpServerMetrics,
+  createMetricsRegistry,
+} from './metrics.js';
+export { createMetricsExposition, type MetricsExposition } from './metrics-exposition.js';
 export { registerHttpMetrics } from './http-metrics-plugin.js';
 export { closeConnectionsWhenClosing } from './graceful-close.js';
 export {

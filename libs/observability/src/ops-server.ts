@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createSocketReport, type SocketDeclaration } from '@switchboard/sockets';
 import { closeConnectionsWhenClosing } from './graceful-close.js';
+import { createMetricsExposition } from './metrics-exposition.js';
 
 /** A readiness check names what it checks and throws when that is not usable. */
 export interface ReadinessCheck {
@@ -48,7 +49,7 @@ export interface OpsServer {
 
 /**
  * The ops port of a process: /livez (the process answers), /readyz (it can do its work:
- * ready flag plus every check), /metrics (Prometheus text from the process's registry),
+ * ready flag plus every check), /metrics (the process's registry, in Prometheus text or OpenMetrics),
  * /sockets (the sockets the process declares beside those it holds, read from its /proc;
  * 404 without a declaration). It is separate from the public port so it is never exposed with it.
  */
@@ -125,8 +126,11 @@ export function createOpsServer(options: {
       .send({ status: ok ? 'ready' : 'not ready', accepting, checks: results });
   });
 
-  app.get('/metrics', async (_request, reply) => {
-    return reply.type(registry.contentType).send(await registry.metrics());
+  // OpenMetrics (with exemplars) when the scraper asks for it, Prometheus text otherwise.
+  const exposition = createMetricsExposition(registry);
+  app.get('/metrics', async (request, reply) => {
+    const { contentType, body } = await exposition.render(request.headers.accept);
+    return reply.type(contentType).send(body);
   });
 
   const { socketDeclaration } = options;

@@ -1,20 +1,9 @@
-import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { SpanKind, inSpan } from '@switchboard/telemetry';
-import { startTelemetry, type Telemetry } from '@switchboard/telemetry/start';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createLogger } from '../src/index.js';
+import { inMemoryTracing } from './support/in-memory-tracing.js';
 
-// The SDK on, with the spans kept in memory (this file only: vitest runs each file apart).
-const exporter = new InMemorySpanExporter();
-let telemetry: Telemetry;
-beforeAll(async () => {
-  telemetry = await startTelemetry({
-    service: 'test',
-    env: {},
-    spanProcessors: [new SimpleSpanProcessor({ exporter })],
-  });
-});
-afterAll(() => telemetry.shutdown());
+const exporter = inMemoryTracing();
 
 function loggerWithLines() {
   const lines: Record<string, unknown>[] = [];

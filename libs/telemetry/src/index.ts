@@ -1,5 +1,6 @@
 export {
   ROOT_CONTEXT,
+  EXEMPLAR_TRACE_LABEL,
   SpanKind,
   TRACEPARENT_HEADER,
   contextOfTraceparent,
@@ -11,5 +12,6 @@ export {
   injectTraceContext,
   linkTo,
   markFailed,
+  traceExemplar,
   type SpanOptions,
 } from './trace-context.js';

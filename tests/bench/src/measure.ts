@@ -37,26 +37,13 @@ export class Cell {
 
   /** Runs the callers for `durationMs`; with `record` false it only warms up. */
   async run(durationMs: number, record = true): Promise<void> {
-    const endAt = performance.now() + durationMs;
-    const startedAt = performance.now();
     const cpuAtStart = this.cpuClock();
-    const worker = async () => {
-      while (performance.now() < endAt) {
-        const callStartedAt = performance.now();
-        try {
-          await this.call();
-          if (record) this.latencies.push(performance.now() - callStartedAt);
-        } catch {
-          if (record) this.errors += 1;
-        }
-      }
-    };
-    const recordedBefore = this.latencies.length;
-    await Promise.all(Array.from({ length: this.concurrency }, worker));
+    const slice = await callInLoop(this.call, this.concurrency, durationMs);
     if (record) {
-      const sliceMs = performance.now() - startedAt;
-      this.roundRates.push((this.latencies.length - recordedBefore) / (sliceMs / 1000));
-      this.elapsedMs += sliceMs;
+      this.latencies.push(...slice.latencies);
+      this.errors += slice.errors;
+      this.roundRates.push(slice.latencies.length / (slice.elapsedMs / 1000));
+      this.elapsedMs += slice.elapsedMs;
       this.cpuMicros += this.cpuClock() - cpuAtStart;
     }
   }
@@ -71,12 +58,41 @@ export class Cell {
       errors: this.errors,
       cpuMicrosPerCall: Math.round((this.cpuMicros / Math.max(1, sorted.length)) * 10) / 10,
       roundCallsPerSecond: this.roundRates.map(Math.round),
-      spreadPercent: Math.round(
-        ((Math.max(...this.roundRates) - Math.min(...this.roundRates)) / median(this.roundRates)) *
-          100,
-      ),
+      spreadPercent: spreadPercent(this.roundRates),
     };
   }
+}
+
+/** What `concurrency` callers did in one slice: each answered call's latency (ms), the failures. */
+export interface Slice {
+  latencies: number[];
+  errors: number;
+  elapsedMs: number;
+}
+
+/** `concurrency` callers in a closed loop for `durationMs`, each waiting for its answer. */
+export async function callInLoop(
+  call: () => Promise<unknown>,
+  concurrency: number,
+  durationMs: number,
+): Promise<Slice> {
+  const startedAt = performance.now();
+  const endAt = startedAt + durationMs;
+  const slice: Slice = { latencies: [], errors: 0, elapsedMs: 0 };
+  const worker = async () => {
+    while (performance.now() < endAt) {
+      const callStartedAt = performance.now();
+      try {
+        await call();
+        slice.latencies.push(performance.now() - callStartedAt);
+      } catch {
+        slice.errors += 1;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  slice.elapsedMs = performance.now() - startedAt;
+  return slice;
 }
 
 /**
@@ -99,6 +115,11 @@ export async function measureInterleaved(
     }
   }
   return cells.map((cell) => cell.result());
+}
+
+/** How far per-round rates spread: (max - min) / median, in whole percent. */
+export function spreadPercent(rates: number[]): number {
+  return Math.round(((Math.max(...rates) - Math.min(...rates)) / median(rates)) * 100);
 }
 
 /** The middle value (the mean of the two middle ones for an even count). */

@@ -15,8 +15,8 @@
  * (off, or a sampling ratio such as 1 or 0.1: tracing on in the bench and inventory, tracing.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -28,7 +28,10 @@ import { createGrpcClient, serviceConfigFor } from '@switchboard/grpc';
 import { createInventoryClient, INVENTORY_METHODS } from '@switchboard/inventory-client';
 import { createLogger, createMetricsRegistry } from '@switchboard/observability';
 import { REPO_ROOT, createDatabase, startNats, startPostgres } from '@switchboard/testing';
+import { saveResults } from './bench-results.js';
 import { cpuClock } from './cpu-clock.js';
+import { printMarkdownTable } from './markdown-table.js';
+import { waitReady } from './wait-ready.js';
 import { Cell, measureInterleaved, pairedRatio, type CellResult } from './measure.js';
 import { netPingPong } from './net-ping-pong.js';
 import { startBenchTracing } from './tracing.js';
@@ -324,26 +327,13 @@ try {
   printTable(results);
   const summary = compare(results);
   for (const line of summary) console.log(line);
-  const directory = join(REPO_ROOT, 'bench-results');
-  await mkdir(directory, { recursive: true });
-  const file = join(directory, `transports-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  await writeFile(
-    file,
-    `${JSON.stringify(
-      {
-        at: new Date().toISOString(),
-        node: process.version,
-        cpus: cpus().length,
-        tracing: tracing.label,
-        durationMsPerCell: DURATION_MS,
-        roundsPerCell: ROUNDS,
-        results,
-        summary,
-      },
-      null,
-      2,
-    )}\n`,
-  );
+  const file = await saveResults('transports', {
+    tracing: tracing.label,
+    durationMsPerCell: DURATION_MS,
+    roundsPerCell: ROUNDS,
+    results,
+    summary,
+  });
   console.log(`\nsaved ${file}`);
 } finally {
   for (const child of children) child.kill('SIGTERM');
@@ -353,19 +343,6 @@ try {
   await tracing.stop();
 }
 process.exit(0);
-
-async function waitReady(url: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    const status = await fetch(url).then(
-      (response) => response.status,
-      () => 0,
-    );
-    if (status === 200) return;
-    await sleep(100);
-  }
-  throw new Error(`${url} not ready within 60 s`);
-}
 
 type Result = { call: string; transport: string; stack: string; concurrency: number } & CellResult;
 
@@ -394,14 +371,7 @@ function printTable(results: Result[]): void {
     r.cpuMicrosPerCall.toFixed(1),
     String(r.errors),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const format = (cells: string[]) =>
-    `| ${cells.map((c, i) => (i >= 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
-  console.log(format(header));
-  console.log(
-    `|${widths.map((w, i) => (i >= 3 ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`,
-  );
-  for (const line of lines) console.log(format(line));
+  printMarkdownTable(header, lines, 3);
 }
 
 /**

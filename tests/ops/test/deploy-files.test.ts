@@ -106,4 +106,40 @@ describe('deploy/grafana', () => {
       }
     }
   });
+
+  it('shows exemplars on every latency panel, and links their trace ids to the tracing profile', () => {
+    // Prometheus keeps exemplars only with the feature on (docker-compose.yml's command).
+    const compose = parse(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8')) as {
+      services: Record<string, { command?: string[]; profiles?: string[] }>;
+    };
+    expect(compose.services.prometheus?.command).toContain('--enable-feature=exemplar-storage');
+    // The trace_id of an exemplar opens the trace in the Jaeger of the `tracing` profile.
+    const jaeger = parse(
+      readFileSync(join(GRAFANA_DIR, 'provisioning/datasources/jaeger.yml'), 'utf8'),
+    ) as { datasources: { uid: string; type: string; url: string }[] };
+    expect(jaeger.datasources).toEqual([
+      expect.objectContaining({ type: 'jaeger', url: 'http://jaeger:16686' }),
+    ]);
+    expect(compose.services.jaeger?.profiles).toEqual(['tracing']);
+    const prometheus = datasources.datasources[0] as unknown as {
+      jsonData: { exemplarTraceIdDestinations?: { name: string; datasourceUid: string }[] };
+    };
+    expect(prometheus.jsonData.exemplarTraceIdDestinations).toEqual([
+      { name: 'trace_id', datasourceUid: jaeger.datasources[0]?.uid },
+    ]);
+    // Every panel over a latency histogram asks for its exemplars.
+    const latencyTargets = dashboardFiles.flatMap((file) =>
+      (
+        JSON.parse(readFileSync(join(GRAFANA_DIR, 'dashboards', file), 'utf8')) as {
+          panels: { title: string; targets?: { expr: string; exemplar?: boolean }[] }[];
+        }
+      ).panels.flatMap((panel) =>
+        (panel.targets ?? [])
+          .filter(({ expr }) => /(request_duration|handling)_seconds_bucket/.test(expr))
+          .map((target) => ({ panel: `${file}: ${panel.title}`, exemplar: target.exemplar })),
+      ),
+    );
+    expect(latencyTargets.length).toBeGreaterThanOrEqual(4);
+    expect(latencyTargets.filter((target) => target.exemplar !== true)).toEqual([]);
+  });
 });
