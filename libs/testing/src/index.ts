@@ -50,3 +50,4 @@ export {
   type SlowSocketOptions,
   type SlowSocketResult,
 } from './slow-socket.js';
+export { histogramSumAndCount } from './histogram-text.js';

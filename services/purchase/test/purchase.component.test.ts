@@ -7,6 +7,7 @@ import { OrderConfirmed } from '@switchboard/contracts';
 import { createMetricsRegistry } from '@switchboard/observability';
 import {
   createDatabase,
+  histogramSumAndCount,
   databaseUrlInNetwork,
   startInventory,
   startNats,
@@ -112,6 +113,16 @@ const ordersOf = async (customerId: string) =>
     (await db.query('SELECT count(*) FROM orders WHERE customer_id = $1', [customerId])).rows[0]
       .count,
   );
+/** A real database fault for one customer: the insert of its orders fails (a trigger). */
+const refuseOrdersOf = (customerId: string) =>
+  db.query(`
+    CREATE OR REPLACE FUNCTION refuse_doomed_orders() RETURNS trigger AS $$
+    BEGIN RAISE EXCEPTION 'the disk is full (test fault)'; END $$ LANGUAGE plpgsql;
+    DROP TRIGGER IF EXISTS refuse_doomed ON orders;
+    CREATE TRIGGER refuse_doomed BEFORE INSERT ON orders FOR EACH ROW
+      WHEN (NEW.customer_id = ${quoteLiteral(customerId)}) EXECUTE FUNCTION refuse_doomed_orders();
+  `);
+const quoteLiteral = (text: string) => `'${text.replaceAll("'", "''")}'`;
 const ordersFor = async (sku: string) =>
   Number((await db.query('SELECT count(*) FROM order_items WHERE sku = $1', [sku])).rows[0].count);
 
@@ -282,14 +293,9 @@ describe('under concurrent load', () => {
 
   it('saves concurrent orders in shared transactions; an order the database refuses fails alone', async () => {
     // A real database fault for one customer: its order insert fails, in whatever batch.
-    await db.query(`
-      CREATE OR REPLACE FUNCTION refuse_doomed_orders() RETURNS trigger AS $$
-      BEGIN RAISE EXCEPTION 'the disk is full (test fault)'; END $$ LANGUAGE plpgsql;
-      DROP TRIGGER IF EXISTS refuse_doomed ON orders;
-      CREATE TRIGGER refuse_doomed BEFORE INSERT ON orders FOR EACH ROW
-        WHEN (NEW.customer_id = 'doomed-in-a-batch') EXECUTE FUNCTION refuse_doomed_orders();
-    `);
+    await refuseOrdersOf('doomed-in-a-batch');
     const before = await orderSaveBatches();
+    const mugsBefore = await available('sku-mug');
     try {
       const replies = await Promise.all(
         Array.from({ length: 40 }, (_, index) =>
@@ -316,6 +322,9 @@ describe('under concurrent load', () => {
             .count,
         ),
       ).toBe(39);
+      // The doomed order's unit comes back (released at once, in the background): only then
+      // is the stock settled for the tests after this one.
+      await expect.poll(() => available('sku-mug'), { timeout: 10_000 }).toBe(mugsBefore - 39);
     } finally {
       await db.query('DROP TRIGGER refuse_doomed ON orders');
     }
@@ -325,14 +334,12 @@ describe('under concurrent load', () => {
 /** The group commit's histogram of order saves: saves run, and the transactions they shared. */
 async function orderSaveBatches(): Promise<{ saves: number; batches: number }> {
   const metrics = await (await fetch(`${purchase.opsUrl}/metrics`)).text();
-  const value = (suffix: string) =>
-    Number(
-      new RegExp(
-        `^purchase_batch_size_${suffix}\\{[^}]*use_case="order_save"[^}]*\\} (\\S+)$`,
-        'm',
-      ).exec(metrics)?.[1] ?? 0,
-    );
-  return { saves: value('sum'), batches: value('count') };
+  const { sum, count } = histogramSumAndCount(
+    metrics,
+    'purchase_batch_size',
+    'use_case="order_save"',
+  );
+  return { saves: sum, batches: count };
 }
 
 describe('events', () => {
@@ -428,13 +435,7 @@ describe('events', () => {
 
   it('when the order cannot be stored after the stock was reserved, answers 500, releases the stock at once and publishes nothing', async () => {
     // A real database fault, for one customer only: the order insert fails after Reserve.
-    await db.query(`
-      CREATE OR REPLACE FUNCTION refuse_doomed_orders() RETURNS trigger AS $$
-      BEGIN RAISE EXCEPTION 'the disk is full (test fault)'; END $$ LANGUAGE plpgsql;
-      DROP TRIGGER IF EXISTS refuse_doomed ON orders;
-      CREATE TRIGGER refuse_doomed BEFORE INSERT ON orders FOR EACH ROW
-        WHEN (NEW.customer_id = 'doomed') EXECUTE FUNCTION refuse_doomed_orders();
-    `);
+    await refuseOrdersOf('doomed');
     const before = await stockOf('sku-mug');
     const outboxBefore = await outboxRows();
     try {

@@ -1,10 +1,10 @@
 import { refusalOrThrow, type InBatch, type Outcome } from './batches.js';
 import { reservationNotFound } from './inventory-errors.js';
 import type { InventoryRepository } from './inventory-repository.js';
-import { stockChangedEvents } from './stock-changed-events.js';
+import { changeStockOfBatch } from './change-stock.js';
 import { moveStock } from './stock-movements.js';
 import { checkAvailability, commitAction } from './stock-rules.js';
-import type { CommitOutcome, InboxMessage, Reservation, StockCount } from './types.js';
+import type { CommitOutcome, InboxMessage, Reservation } from './types.js';
 
 /** An order confirmed (OrderConfirmed), and the message that said so. */
 export interface CommitRequest {
@@ -98,11 +98,7 @@ export function commitTogether(
       );
     }
     if (committed.length > 0) {
-      const changed = [...new Set(committed.flatMap(({ items }) => items.map(({ sku }) => sku)))]
-        .sort()
-        .map((sku) => counts.get(sku) as StockCount);
-      await transaction.updateStock(changed);
-      transaction.addToOutbox(stockChangedEvents(changed, new Date()));
+      await changeStockOfBatch(transaction, committed, counts);
       await transaction.setReservationState(
         committed.map(({ orderId }) => orderId),
         'COMMITTED',

@@ -5,7 +5,7 @@ import { MAX_ORDER_ID_LENGTH, requireIdentifier, validateReserve } from './reque
 import { oneAtATime, type GroupInBatches, type InBatch } from './batches.js';
 import { commitTogether, type CommitRequest } from './commit-together.js';
 import { reserveTogether } from './reserve-together.js';
-import { stockChangedEvents } from './stock-changed-events.js';
+import { changeStock } from './change-stock.js';
 import { moveStock, type StockMovement } from './stock-movements.js';
 import { decodePageToken, encodePageToken, resolvePageSize } from './stock-paging.js';
 import { checkAvailability, releaseAction } from './stock-rules.js';
@@ -15,7 +15,6 @@ import type {
   Reservation,
   ReserveCommand,
   Stock,
-  StockCount,
   StockPage,
   WorkOptions,
 } from './types.js';
@@ -137,12 +136,6 @@ async function moveHeldStock(
   const locked = await transaction.lockStock(skusOf(items));
   if (movement === 'take-again') checkAvailability(items, locked);
   await changeStock(transaction, moveStock(locked, items, movement));
-}
-
-/** Every stock change writes the StockChanged events of its SKUs, in its transaction. */
-async function changeStock(transaction: InventoryTransaction, counts: StockCount[]): Promise<void> {
-  await transaction.updateStock(counts);
-  transaction.addToOutbox(stockChangedEvents(counts, new Date()));
 }
 
 function skusOf(items: OrderLine[]): string[] {

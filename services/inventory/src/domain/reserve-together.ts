@@ -1,6 +1,6 @@
 import { refusalOrThrow, type InBatch, type Outcome } from './batches.js';
 import type { InventoryRepository, InventoryTransaction } from './inventory-repository.js';
-import { stockChangedEvents } from './stock-changed-events.js';
+import { changeStockOfBatch } from './change-stock.js';
 import { moveStock } from './stock-movements.js';
 import { answerRepeatedReserve, checkAvailability, sortItems } from './stock-rules.js';
 import type { Reservation, ReserveCommand, StockCount } from './types.js';
@@ -67,11 +67,7 @@ export function reserveTogether(
     // A refused order keeps no reservation: its Reserve may come again when stock is back.
     if (dropped.length > 0) await transaction.deleteReservations(dropped);
     if (accepted.length > 0) {
-      const changed = [...new Set(accepted.flatMap(({ items }) => items.map(({ sku }) => sku)))]
-        .sort()
-        .map((sku) => counts.get(sku) as StockCount);
-      await transaction.updateStock(changed);
-      transaction.addToOutbox(stockChangedEvents(changed, new Date()));
+      await changeStockOfBatch(transaction, accepted, counts);
       await transaction.addReservationItems(
         accepted.map(({ orderId, items }) => ({ orderId, items })),
       );

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { histogramSumAndCount } from '@switchboard/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   givenStock,
@@ -35,14 +36,8 @@ async function outcomes(calls: Promise<unknown>[]): Promise<Record<string, numbe
 /** The group commit's histogram: Reserves run, and the transactions they shared. */
 async function reserveBatches(): Promise<{ reserves: number; batches: number }> {
   const text = await inventory.registry.getSingleMetricAsString('inventory_batch_size');
-  const value = (suffix: string) =>
-    Number(
-      new RegExp(
-        `^inventory_batch_size_${suffix}\\{[^}]*use_case="reserve"[^}]*\\} (\\S+)$`,
-        'm',
-      ).exec(text)?.[1] ?? 0,
-    );
-  return { reserves: value('sum'), batches: value('count') };
+  const { sum, count } = histogramSumAndCount(text, 'inventory_batch_size', 'use_case="reserve"');
+  return { reserves: sum, batches: count };
 }
 
 describe('Reserve under concurrent load', () => {
