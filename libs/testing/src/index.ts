@@ -51,3 +51,4 @@ export {
   type SlowSocketResult,
 } from './slow-socket.js';
 export { histogramSumAndCount } from './histogram-text.js';
+export { startPostgresAndNats } from './postgres-and-nats.js';

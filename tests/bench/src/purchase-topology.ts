@@ -10,11 +10,11 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { startPostgres } from '@switchboard/testing';
 import {
   createDatabase,
   startInventoryProcess,
-  startNats,
-  startPostgres,
+  startPostgresAndNats,
   startPurchaseProcess,
   type InventoryProcess,
   type PurchaseProcess,
@@ -59,21 +59,12 @@ export async function startTopology(options: {
 }): Promise<Topology> {
   const stack = new AsyncDisposableStack();
   try {
-    const started = await Promise.allSettled([
+    const [postgres, nats] = await startPostgresAndNats(stack, {
       // The commit time of every transaction, so the event lag is read from the reservation
       // row's own commit (pg_xact_commit_timestamp), not from a clock inside the transaction.
       // A machine busy with other work can take minutes to report Postgres healthy.
-      startPostgres({ settings: { track_commit_timestamp: 'on' }, startupTimeoutMs: 600_000 }),
-      startNats(),
-    ]);
-    // Whichever started is stopped, even when the other failed.
-    for (const each of started) {
-      if (each.status === 'fulfilled') stack.defer(() => each.value.stop().then(() => undefined));
-    }
-    const [postgres, nats] = started.map((each) => {
-      if (each.status === 'rejected') throw each.reason;
-      return each.value;
-    }) as [Awaited<ReturnType<typeof startPostgres>>, StartedNats];
+      postgres: { settings: { track_commit_timestamp: 'on' }, startupTimeoutMs: 600_000 },
+    });
     const databaseUrls = {
       purchase: direct(postgres, await createDatabase(postgres, 'purchase'), 5432),
       inventory: direct(postgres, await createDatabase(postgres, 'inventory'), 5432),

@@ -7,13 +7,12 @@ import {
   createDatabase,
   opsUrl,
   startInventoryProcess,
-  startNats,
-  startPostgres,
   startPurchaseProcess,
   type InventoryProcess,
   type PurchaseProcess,
   type SeedProduct,
   type ServiceProcess,
+  startPostgresAndNats,
   type StartedNats,
 } from '@switchboard/testing';
 import { say } from './narrate.js';
@@ -63,15 +62,7 @@ export async function startTopology(
   const clientTls = { ...filesOf(certsDir, 'purchase'), serverName: 'inventory' };
 
   say('Starting Postgres and NATS in containers...');
-  const started = await Promise.allSettled([startPostgres(), startNats()]);
-  // Whichever started is stopped, even when the other failed.
-  for (const each of started) {
-    if (each.status === 'fulfilled') stack.defer(() => each.value.stop().then(() => undefined));
-  }
-  const [postgres, nats] = started.map((each) => {
-    if (each.status === 'rejected') throw each.reason;
-    return each.value;
-  }) as [Awaited<ReturnType<typeof startPostgres>>, StartedNats];
+  const [postgres, nats] = await startPostgresAndNats(stack);
   const databases = {
     inventory: await createDatabase(postgres, 'inventory'),
     purchase: await createDatabase(postgres, 'purchase'),
