@@ -8,7 +8,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInfrastructure, type Infrastructure } from './support/infrastructure.js';
-import { opsUrl, startInventoryProcess, startPurchaseProcess } from '@switchboard/testing';
+import {
+  histogramSumAndCount,
+  opsUrl,
+  startInventoryProcess,
+  startPurchaseProcess,
+} from '@switchboard/testing';
 import { buy } from './support/purchases.js';
 
 const SKU = 'sku-held';
@@ -18,6 +23,7 @@ const shared = new AsyncDisposableStack();
 let infrastructure: Infrastructure;
 let inventoryTarget: string;
 let inventoryDb: pg.Pool;
+let inventoryOps: string;
 
 beforeAll(async () => {
   infrastructure = shared.use(
@@ -33,6 +39,7 @@ beforeAll(async () => {
     }),
   );
   inventoryTarget = `dns:///127.0.0.1:${inventory.ready.grpcPort}`;
+  inventoryOps = opsUrl(inventory);
   inventoryDb = new pg.Pool({ connectionString: infrastructure.inventoryDatabaseUrl, max: 4 });
   shared.defer(() => inventoryDb.end());
 });
@@ -76,6 +83,15 @@ async function waitingReserves(): Promise<number> {
   return rows[0]?.waiting ?? 0;
 }
 
+/**
+ * Reserves inventory has taken into its group-commit batches (ADR 28): five concurrent
+ * Reserves of one SKU wait for its row lock in one or two transactions, not five.
+ */
+async function reservesInBatches(): Promise<number> {
+  const metrics = await (await fetch(`${inventoryOps}/metrics`)).text();
+  return histogramSumAndCount(metrics, 'inventory_batch_size', 'use_case="reserve"').sum;
+}
+
 /** Polls until `probe` says yes; returns performance.now() at that moment. */
 async function firstTime(probe: () => Promise<boolean>, timeoutMs = 15_000): Promise<number> {
   const deadline = performance.now() + timeoutMs;
@@ -109,8 +125,13 @@ describe('SIGTERM to purchase', () => {
     const { httpPort } = purchase.ready;
     const baseUrl = `http://127.0.0.1:${httpPort}`;
     const held = await holdStock();
+    const reservesBefore = await reservesInBatches();
     const inFlight = Array.from({ length: 5 }, () => buy(baseUrl, SKU));
-    await expect.poll(waitingReserves, { timeout: 10_000 }).toBe(5);
+    // All five are inside inventory, their transactions waiting for the held row.
+    await expect
+      .poll(async () => (await reservesInBatches()) - reservesBefore, { timeout: 10_000 })
+      .toBe(5);
+    await expect.poll(waitingReserves, { timeout: 10_000 }).toBeGreaterThan(0);
     expect(await readyzStatus(opsUrl(purchase))).toBe(200);
 
     const signalledAt = purchase.signal('SIGTERM');
