@@ -1,7 +1,8 @@
 import type { OrderLine, StockChanged } from '@switchboard/contracts';
+import { createGroupCommit } from '@switchboard/postgres';
 import { describe, expect, it } from 'vitest';
 import { createInventory } from '../../src/domain/inventory.js';
-import type { GroupInBatches, InBatch, Outcome } from '../../src/domain/batches.js';
+import type { GroupInBatches } from '../../src/domain/batches.js';
 import type {
   InventoryRepository,
   InventoryTransaction,
@@ -222,36 +223,12 @@ describe('Reserve', () => {
 });
 
 /**
- * Groups every Reserve made in the same turn of the event loop into one batch, as group
- * commit does under load.
+ * Group commit as app.ts wires it, one batch at a time: the calls made in the same turn of
+ * the event loop share a batch.
  */
-const sameTurnInOneBatch: GroupInBatches = <Request, Result>(
-  _useCase: string,
-  runTogether: (batch: InBatch<Request>[]) => Promise<Outcome<Result>[]>,
-) => {
-  let waiting: {
-    request: Request;
-    resolve: (result: Result) => void;
-    reject: (error: unknown) => void;
-  }[] = [];
-  function runWaiting() {
-    const batch = waiting;
-    waiting = [];
-    runTogether(batch.map(({ request }) => ({ request }))).then(
-      (outcomes) =>
-        batch.forEach(({ resolve, reject }, index) => {
-          const outcome = outcomes[index];
-          if (outcome?.ok) resolve(outcome.value);
-          else reject(outcome?.error);
-        }),
-      (error: unknown) => batch.forEach(({ reject }) => reject(error)),
-    );
-  }
-  return (request: Request) =>
-    new Promise<Result>((resolve, reject) => {
-      if (waiting.length === 0) setImmediate(runWaiting);
-      waiting.push({ request, resolve, reject });
-    });
+const sameTurnInOneBatch: GroupInBatches = (_useCase, runTogether, keyOf) => {
+  const batches = createGroupCommit({ run: runTogether, keyOf, maxBatch: 64, maxInFlight: 1 });
+  return (request, signal) => batches.submit(request, signal);
 };
 
 describe('Reserve in a batch (group commit)', () => {
