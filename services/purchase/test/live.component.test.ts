@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { StartedPostgreSqlContainer } from '@testcontainers/postgresql';
 import {
   createDatabase,
@@ -22,6 +24,7 @@ let nats: StartedNats;
 let inventory: StartedTestContainer & { grpcTarget: string };
 let purchase: { app: PurchaseApp; baseUrl: string; opsUrl: string };
 let liveUrl: string;
+let purchaseDb: string;
 
 const SKU = 'sku-live';
 const CLIENTS = 1_000;
@@ -29,7 +32,7 @@ const CLIENTS = 1_000;
 beforeAll(async () => {
   network = await new Network().start();
   [postgres, nats] = await Promise.all([startPostgres({ network }), startNats({ network })]);
-  const purchaseDb = await createDatabase(postgres, 'purchase');
+  purchaseDb = await createDatabase(postgres, 'purchase');
   await createDatabase(postgres, 'inventory');
   inventory = await startInventory({
     network,
@@ -236,4 +239,47 @@ describe('the live feed of purchase', () => {
     }
     expect(now).toBeLessThanOrEqual(baseline);
   }, 120_000);
+});
+
+describe('the panels of the live page', () => {
+  it('reads the sockets (its own, and GET /sockets of inventory) only while a client watches', async () => {
+    // inventory's ops port, played by a server that counts its GET /sockets.
+    let socketReads = 0;
+    const inventoryOps = createServer((request, response) => {
+      if (request.url === '/sockets') socketReads += 1;
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ sockets: [] }));
+    });
+    await new Promise<void>((resolve) => inventoryOps.listen(0, '127.0.0.1', resolve));
+    const { port } = inventoryOps.address() as AddressInfo;
+    const watched = await startPurchase({
+      DATABASE_URL: purchaseDb,
+      INVENTORY_TARGET: inventory.grpcTarget,
+      NATS_URL: nats.url,
+      INVENTORY_OPS_URL: `http://127.0.0.1:${port}`,
+      LIVE_PANELS_INTERVAL_MS: '100',
+    });
+    try {
+      // Ten turns of the panels with no one watching: no sockets read.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(socketReads).toBe(0);
+      const client = connectClient(`${watched.baseUrl.replace('http:', 'ws:')}/v1/live`);
+      await until(
+        () => client.messages.some(({ message }) => message.type === 'sockets'),
+        5_000,
+        'the sockets panel',
+      );
+      expect(socketReads).toBeGreaterThan(0);
+      client.socket.close();
+      await client.closed;
+      // The client gone, the reads stop again (one turn may have been under way).
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const afterLeaving = socketReads;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(socketReads).toBe(afterLeaving);
+    } finally {
+      await watched.app.stop();
+      await new Promise((resolve) => inventoryOps.close(resolve));
+    }
+  }, 60_000);
 });

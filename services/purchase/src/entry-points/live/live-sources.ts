@@ -94,6 +94,14 @@ export async function startLiveFeed(deps: {
         void (async () => {
           try {
             feed.publish({ type: 'rates', rates: { links: await readRates() } });
+            // The sockets panel costs a readlink per open descriptor, a parse of the socket
+            // tables and a GET /sockets of inventory: it grows with the connections, and was
+            // a tenth of purchase's CPU under 10,000 slow sockets. Read only while someone
+            // watches; a new watcher gets it at the next turn.
+            if (feed.clientCount() === 0) {
+              lastSockets = '';
+              return;
+            }
             const sockets = await readSockets();
             const text = JSON.stringify(sockets);
             if (text !== lastSockets) {
