@@ -20,6 +20,7 @@
  * retryAfter, recordCreated }.
  */
 import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import { build, type Histogram } from 'hdr-histogram-js';
@@ -73,6 +74,12 @@ export interface LoadOutput {
   maxOpenFiles: number;
   /** Every 201, with `recordCreated`; empty otherwise. */
   created: Created[];
+  /**
+   * This process's own event-loop delay (p99) and CPU over the run: the clients share the
+   * machine's cores with the system, and an answer waits for the client's loop to be read, so
+   * the latencies above include this lag.
+   */
+  client: { loopLagP99Ms: number; cpuPercent: number };
 }
 
 const input = JSON.parse(process.argv[2] ?? '{}') as LoadInput;
@@ -118,6 +125,9 @@ interface Run {
 }
 
 const startedAt = performance.now();
+const ownLoopDelay = monitorEventLoopDelay({ resolution: 1 });
+ownLoopDelay.enable();
+const ownCpuAtStart = process.cpuUsage();
 
 /** Every answer, whatever its status, with its own latency; apart if sent during the onset. */
 function record(statusCode: number, latencyMs: number): void {
@@ -239,8 +249,16 @@ const output: LoadOutput = {
   ...run,
   maxOpenFiles: softOpenFilesLimit(),
   created,
+  client: {
+    loopLagP99Ms: ownLoopDelay.percentile(99) / 1e6,
+    cpuPercent: cpuMicros(process.cpuUsage(ownCpuAtStart)) / 10 / (performance.now() - startedAt),
+  },
 };
 process.stdout.write(`${JSON.stringify(output)}\n`);
+
+function cpuMicros(usage: NodeJS.CpuUsage): number {
+  return usage.user + usage.system;
+}
 
 function softOpenFilesLimit(): number {
   const line = readFileSync('/proc/self/limits', 'utf8')

@@ -50,6 +50,9 @@ export function printSteps(steps: Step[]): void {
     'onset 503 p99 ms',
     'purchase: shed p99 ms ≤',
     'loop lag p99 ms',
+    'scavenge mean ms',
+    'CPU %',
+    'clients: loop lag p99 ms',
     'CPU %',
     'load',
   ];
@@ -78,7 +81,10 @@ export function printSteps(steps: Step[]): void {
       ms(onsetOf(step, 503).p99Ms),
       ms(step.purchase.shedP99Ms ?? NaN),
       ms(step.purchase.eventLoopLagP99Ms ?? NaN),
+      ms(step.purchase.minorGcMeanMs ?? NaN),
       step.purchase.cpuPercent === undefined ? '-' : step.purchase.cpuPercent.toFixed(0),
+      ms(step.client.loopLagP99Ms),
+      step.client.cpuPercent.toFixed(0),
       step.loadAverage.toFixed(1),
     ];
   });

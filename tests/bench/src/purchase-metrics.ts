@@ -16,6 +16,8 @@ export interface PurchaseView {
   eventLoopLagP99Ms: number | undefined;
   /** CPU purchase used, in percent of one core, over the step. */
   cpuPercent: number | undefined;
+  /** The mean pause of its young-generation collections (scavenges) over the step: each stops the event loop. */
+  minorGcMeanMs: number | undefined;
 }
 
 export interface Scrape {
@@ -40,6 +42,9 @@ export function purchaseViewBetween(before: Scrape, after: Scrape): PurchaseView
   const cpuBefore = cpu(before);
   const cpuAfter = cpu(after);
   const lag = sample(after.text, 'nodejs_eventloop_lag_p99_seconds');
+  const minorGc = (scrape: Scrape, part: 'sum' | 'count') =>
+    sample(scrape.text, `nodejs_gc_duration_seconds_${part}`, 'kind="minor"') ?? 0;
+  const scavenges = minorGc(after, 'count') - minorGc(before, 'count');
   return {
     shedP99Ms: shedP99Ms(before.text, after.text),
     eventLoopLagP99Ms: lag === undefined ? undefined : lag * 1000,
@@ -47,14 +52,21 @@ export function purchaseViewBetween(before: Scrape, after: Scrape): PurchaseView
       cpuBefore === undefined || cpuAfter === undefined
         ? undefined
         : ((cpuAfter - cpuBefore) / seconds) * 100,
+    minorGcMeanMs:
+      scavenges > 0
+        ? ((minorGc(after, 'sum') - minorGc(before, 'sum')) / scavenges) * 1000
+        : undefined,
   };
 }
 
-/** The value of a series without labels (or the first series of the family). */
-function sample(text: string, name: string): number | undefined {
+/** The value of a series without labels (or the first series of the family, or the first with `label`). */
+function sample(text: string, name: string, label = ''): number | undefined {
   const line = text
     .split('\n')
-    .find((each) => each.startsWith(`${name} `) || each.startsWith(`${name}{`));
+    .find(
+      (each) =>
+        (each.startsWith(`${name} `) || each.startsWith(`${name}{`)) && each.includes(label),
+    );
   return line === undefined ? undefined : Number(line.split(' ').at(-1));
 }
 
