@@ -228,4 +228,43 @@ describe.each(TRANSPORTS)('one purchase over %s', (transport) => {
     );
     expect(isBelow(consumerTrace, stockChanged, consumer)).toBe(true);
   });
+
+  it('is not traced at all when its caller did not sample it, and no hop samples it afresh', async () => {
+    const isNats = transport === 'NATS request-reply';
+    const reserveServerName = isNats
+      ? 'process inventory.v1.Reserve'
+      : 'switchboard.inventory.v1.InventoryService/Reserve';
+    const reserveServers = () => receiver.spans().filter((span) => span.name === reserveServerName);
+    const reserveServersBefore = reserveServers().length;
+    const traceId = randomBytes(16).toString('hex');
+    const response = await fetch(`${purchaseUrls[transport]}/v1/purchases`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'idempotency-key': randomUUID(),
+        traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-00`,
+      },
+      body: JSON.stringify({ customerId: 'c-trace', items: [{ sku: 'traced-mug', quantity: 1 }] }),
+    });
+    expect(response.status).toBe(201);
+
+    // inventory's consumer starts a trace of its own (sampled here), linked to the unsampled
+    // publish: it comes after every hop of the purchase, so their spans would be in by then.
+    await expect
+      .poll(
+        () =>
+          receiver
+            .spans()
+            .some(
+              (span) =>
+                span.kind === 'CONSUMER' && span.links.some((link) => link.traceId === traceId),
+            ),
+        { timeout: 15_000 },
+      )
+      .toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(describeSpans(spansOf(traceId))).toBe('');
+    // Had a hop lost the unsampled flag, inventory would have started a trace of its own.
+    expect(reserveServers()).toHaveLength(reserveServersBefore);
+  });
 });
