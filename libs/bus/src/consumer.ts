@@ -140,11 +140,11 @@ export async function startEventConsumer<T extends Event>(
         kind: SpanKind.CONSUMER,
         parent: ROOT_CONTEXT,
         links: linkTo(traceContextOf(message.headers)),
-        attributes: {
+        attributes: () => ({
           ...messagingAttributes('process', message.subject),
           'messaging.consumer.group.name': name,
           'messaging.message.delivery_count': message.info.deliveryCount,
-        },
+        }),
       }),
       () => handleDelivery(message),
     );

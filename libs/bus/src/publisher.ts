@@ -27,10 +27,10 @@ export async function publishEncodedEvent(
     () => ({
       kind: SpanKind.PRODUCER,
       parent: event.traceparent === undefined ? undefined : contextOfTraceparent(event.traceparent),
-      attributes: {
+      attributes: () => ({
         ...messagingAttributes('send', event.subject),
         'messaging.message.id': event.eventId,
-      },
+      }),
     }),
     () => {
       const eventHeaders = headers();

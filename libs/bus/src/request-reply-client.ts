@@ -58,7 +58,10 @@ export function natsRequest(
   // One PRODUCER span for the whole call, retries included; each attempt carries its context.
   return inSpan(
     messagingSpanName('send', subject),
-    () => ({ kind: SpanKind.PRODUCER, attributes: messagingAttributes('send', subject) }),
+    () => ({
+      kind: SpanKind.PRODUCER,
+      attributes: () => messagingAttributes('send', subject),
+    }),
     () => requestWithRetries(bus, subject, payload, options),
   );
 }

@@ -86,7 +86,7 @@ export async function startNatsService(
             () => ({
               kind: SpanKind.CONSUMER,
               parent: traceContextOf(message.headers),
-              attributes: messagingAttributes('process', subject),
+              attributes: () => messagingAttributes('process', subject),
             }),
             (span) => answer(message, subject, handler, span),
           ),

@@ -172,7 +172,7 @@ export function createGrpcClient<S extends ServiceDefinition>(
   ): Promise<Res> {
     return inSpan(
       rpcSpanName(method.path),
-      () => ({ kind: SpanKind.CLIENT, attributes: rpcAttributes(method.path) }),
+      () => ({ kind: SpanKind.CLIENT, attributes: () => rpcAttributes(method.path) }),
       () => unaryCall(method, request, callOptions, policy),
     );
   }

@@ -151,7 +151,7 @@ export function createGrpcServer(options: {
           () => ({
             kind: SpanKind.SERVER,
             parent: traceContextOf(call.metadata),
-            attributes: rpcAttributes(path),
+            attributes: () => rpcAttributes(path),
           }),
           async (span) => {
             let response: Res;

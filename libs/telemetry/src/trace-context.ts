@@ -6,12 +6,14 @@ import {
   SpanStatusCode,
   TraceFlags,
   context,
+  createContextKey,
   propagation,
   trace,
   type Attributes,
   type Context,
   type Link,
   type Span,
+  type SpanContext,
 } from '@opentelemetry/api';
 
 /**
@@ -48,7 +50,13 @@ export { ROOT_CONTEXT, SpanKind };
 /** Writes the current trace context into a carrier (headers, metadata) through `set`. */
 export function injectTraceContext(set: (key: string, value: string) => void): void {
   if (!tracingOn()) return;
-  propagation.inject(context.active(), {}, { set: (_carrier, key, value) => set(key, value) });
+  propagation.inject(
+    withUnsampledTraceAsSpan(context.active()),
+    {},
+    {
+      set: (_carrier, key, value) => set(key, value),
+    },
+  );
 }
 
 /** The trace context a caller sent, read through `get`; the root context when none. */
@@ -88,7 +96,8 @@ export function linkTo(linked: Context): Link[] {
 
 /** The ids of the current span, for the log lines (the logger's mixin). */
 export function currentTraceIds(): { trace_id: string; span_id: string } | undefined {
-  const spanContext = trace.getActiveSpan()?.spanContext();
+  const active = context.active();
+  const spanContext = trace.getSpanContext(active) ?? unsampledTraceOf(active);
   if (!spanContext || !trace.isSpanContextValid(spanContext)) return undefined;
   return { trace_id: spanContext.traceId, span_id: spanContext.spanId };
 }
@@ -110,7 +119,8 @@ export function traceExemplar(): Record<string, string> | undefined {
 
 export interface SpanOptions {
   kind: SpanKind;
-  attributes?: Attributes;
+  /** Built only for a span that records: a function is not called for an unsampled call. */
+  attributes?: Attributes | (() => Attributes);
   /** The parent; the current context when left out. */
   parent?: Context;
   links?: Link[];
@@ -121,6 +131,13 @@ export interface SpanOptions {
  * it), and ends the span when `work` settles; a throw marks the span as an error and goes on.
  * `options` may be a function, called only while tracing is on: a hot path then builds no
  * attributes and reads no parent context for a span nobody records.
+ *
+ * A call whose trace is not sampled (ADR 17, "Cost") starts no span at all: under a parent that
+ * is not sampled the parent-based samplers (the SDK's default, and the 10 % setting) would drop
+ * it anyway, so `work` runs in the unsampled trace (see `UNSAMPLED_TRACE`). A root span is left
+ * to the sampler, and its attributes are built only if it records (the samplers we configure,
+ * `OTEL_TRACES_SAMPLER`, decide on the trace id and the parent, never on attributes); one it
+ * drops runs its work in the unsampled trace too.
  */
 export async function inSpan<T>(
   name: string,
@@ -129,20 +146,24 @@ export async function inSpan<T>(
 ): Promise<T> {
   // Async, as the recorded path is: a throw before `work` returns its promise is a rejection.
   if (!tracingOn()) return work(NO_SPAN);
-  return inRecordedSpan(name, typeof options === 'function' ? options() : options, work);
+  const resolved = typeof options === 'function' ? options() : options;
+  const parent = resolved.parent ?? context.active();
+  const unsampled = unsampledParentOf(parent);
+  if (unsampled) return inUnsampledTrace(parent, unsampled, work);
+  return inStartedSpan(name, resolved, parent, work);
 }
 
-async function inRecordedSpan<T>(
+async function inStartedSpan<T>(
   name: string,
   options: SpanOptions,
+  parent: Context,
   work: (span: Span) => Promise<T>,
 ): Promise<T> {
-  const parent = options.parent ?? context.active();
-  const span = tracer().startSpan(
-    name,
-    { kind: options.kind, attributes: options.attributes, links: options.links },
-    parent,
-  );
+  const span = tracer().startSpan(name, { kind: options.kind, links: options.links }, parent);
+  // Dropped by the sampler (a root, at 10 %: nine calls in ten): as under an unsampled parent.
+  if (!span.isRecording()) return inUnsampledTrace(parent, span.spanContext(), work);
+  const { attributes } = options;
+  if (attributes) span.setAttributes(typeof attributes === 'function' ? attributes() : attributes);
   try {
     return await context.with(trace.setSpan(parent, span), () => work(span));
   } catch (error) {
@@ -151,6 +172,43 @@ async function inRecordedSpan<T>(
   } finally {
     span.end();
   }
+}
+
+/**
+ * Where `work` of an unsampled trace keeps that trace: under a key of ours rather than as the
+ * current span. Instrumentations that trace only under a parent (the pg instrumentation's
+ * `requireParentSpan`, start-telemetry.ts) then see none and skip their per-query wrapper,
+ * while our own inject (the `traceparent` sent on, sampled flag off, so the next hop does not
+ * sample the trace afresh), `currentTraceparent` (the outbox row) and the log lines' ids still
+ * read it.
+ */
+const UNSAMPLED_TRACE = createContextKey('switchboard: the unsampled trace of this work');
+
+function unsampledTraceOf(ctx: Context): SpanContext | undefined {
+  return ctx.getValue(UNSAMPLED_TRACE) as SpanContext | undefined;
+}
+
+/** The span context of `parent` when it is a valid trace that is not sampled. */
+function unsampledParentOf(parent: Context): SpanContext | undefined {
+  const spanContext = trace.getSpanContext(parent);
+  if (spanContext === undefined) return unsampledTraceOf(parent);
+  const sampled = (spanContext.traceFlags & TraceFlags.SAMPLED) !== 0;
+  return !sampled && trace.isSpanContextValid(spanContext) ? spanContext : undefined;
+}
+
+function inUnsampledTrace<T>(
+  parent: Context,
+  unsampled: SpanContext,
+  work: (span: Span) => Promise<T>,
+): Promise<T> {
+  const untraced = trace.deleteSpan(parent).setValue(UNSAMPLED_TRACE, unsampled);
+  return context.with(untraced, () => work(trace.wrapSpanContext(unsampled)));
+}
+
+/** `ctx` with its unsampled trace, if any, as the span: what the propagator reads. */
+function withUnsampledTraceAsSpan(ctx: Context): Context {
+  const unsampled = unsampledTraceOf(ctx);
+  return unsampled === undefined ? ctx : trace.setSpanContext(ctx, unsampled);
 }
 
 /** Marks a span as failed with what was thrown (or an error code the transport returned). */

@@ -14,7 +14,8 @@
  *
  * Environment: BENCH_CALLS (GetStock,Reserve), BENCH_TRANSPORTS (gRPC/TCP,gRPC/UDS,NATS),
  * BENCH_CONCURRENCY (1,16), BENCH_ROUNDS (8), BENCH_SLICE_MS (1000: one setting's slice of one
- * cell per round).
+ * cell per round), BENCH_CPU_PROF (a directory: every inventory and caller runs with
+ * `node --cpu-prof` and writes its profile there as it exits, e.g. `inventory-sampled-10.cpuprofile`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -43,15 +44,16 @@ const TRANSPORTS = (process.env.BENCH_TRANSPORTS ?? 'gRPC/TCP,gRPC/UDS,NATS').sp
 const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '1,16').split(',').map(Number);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
 const SLICE_MS = Number(process.env.BENCH_SLICE_MS ?? 1000);
+const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
 /** Issue 13: sampling 10 % costs at most 5 % of the calls per second. */
 const GOAL_RATIO = 0.95;
 
 /** The settings, in the order of the table: `off` is the baseline, `off (again)` its noise. */
 const SETTINGS = [
-  { label: 'off', ratio: undefined },
-  { label: 'off (again)', ratio: undefined },
-  { label: '100 %', ratio: 1 },
-  { label: '10 %', ratio: 0.1 },
+  { label: 'off', name: 'off', ratio: undefined },
+  { label: 'off (again)', name: 'off-again', ratio: undefined },
+  { label: '100 %', name: 'sampled-100', ratio: 1 },
+  { label: '10 %', name: 'sampled-10', ratio: 0.1 },
 ] as const;
 type SettingLabel = (typeof SETTINGS)[number]['label'];
 
@@ -80,8 +82,8 @@ try {
   const seedFile = join(scratch, 'products.json');
   await writeFile(seedFile, JSON.stringify([{ sku: 'sku-bench', name: 'Bench', onHand: 1e9 }]));
   const settings: Setting[] = [];
-  for (const [index, { label, ratio }] of SETTINGS.entries()) {
-    settings.push(await startSetting(index, label, ratio));
+  for (const [index, { label, name, ratio }] of SETTINGS.entries()) {
+    settings.push(await startSetting(index, label, name, ratio));
   }
   const cells = CALLS.flatMap((call) =>
     TRANSPORTS.flatMap((transport) =>
@@ -168,6 +170,9 @@ try {
   });
   console.log(`\nsaved ${file}`);
 } finally {
+  // The callers first: their stdin closed, they drain and exit (and write a profile, if any).
+  for (const child of children) child.stdin?.end();
+  await sleep(1000);
   for (const child of children) child.kill('SIGTERM');
   await sleep(500);
   await Promise.all([postgres.stop(), ...natsServers.map((nats) => nats.stop())]);
@@ -183,6 +188,7 @@ process.exit(0);
 async function startSetting(
   index: number,
   label: SettingLabel,
+  name: string,
   ratio: number | undefined,
 ): Promise<Setting> {
   const env = ratio === undefined ? {} : tracingEnv(sink.endpoint, ratio);
@@ -193,7 +199,10 @@ async function startSetting(
   const opsPort = 59474 + index;
   const inventory = spawn(
     process.execPath,
-    [join(REPO_ROOT, 'services', 'inventory', 'dist', 'main.js')],
+    [
+      ...profiling(`inventory-${name}`),
+      join(REPO_ROOT, 'services', 'inventory', 'dist', 'main.js'),
+    ],
     {
       env: {
         PATH: process.env.PATH ?? '',
@@ -223,6 +232,7 @@ async function startSetting(
   const caller = spawn(
     process.execPath,
     [
+      ...profiling(`caller-${name}`),
       fileURLToPath(new URL('./tracing-cost-caller.js', import.meta.url)),
       JSON.stringify({ natsUrl: nats.url, targets }),
     ],
@@ -241,6 +251,12 @@ async function startSetting(
       return JSON.parse(next.value) as SliceAnswer;
     },
   };
+}
+
+/** Node's flags to write a CPU profile named `name` into BENCH_CPU_PROF; none without it. */
+function profiling(name: string): string[] {
+  if (CPU_PROF_DIR === undefined) return [];
+  return ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`, `--cpu-prof-name=${name}.cpuprofile`];
 }
 
 /** CPU time (µs) the processes have used so far. */

@@ -133,28 +133,41 @@ function isBelow(spans: ReceivedSpan[], descendant: ReceivedSpan, ancestor: Rece
   return false;
 }
 
+/**
+ * Buys a mug over `transport` in a trace the client starts itself, so the test knows its id;
+ * `sampled` is the caller's sampled flag in the `traceparent`. Resolves with the trace id.
+ */
+async function purchaseInNewTrace(transport: Transport, sampled: boolean): Promise<string> {
+  const traceId = randomBytes(16).toString('hex');
+  const response = await fetch(`${purchaseUrls[transport]}/v1/purchases`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'idempotency-key': randomUUID(),
+      traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-${sampled ? '01' : '00'}`,
+    },
+    body: JSON.stringify({ customerId: 'c-trace', items: [{ sku: 'traced-mug', quantity: 1 }] }),
+  });
+  expect(response.status).toBe(201);
+  return traceId;
+}
+
+/** The name of inventory's span serving Reserve over `transport`. */
+function reserveServerNameOf(transport: Transport): string {
+  return transport === 'NATS request-reply'
+    ? 'process inventory.v1.Reserve'
+    : 'switchboard.inventory.v1.InventoryService/Reserve';
+}
+
 describe.each(TRANSPORTS)('one purchase over %s', (transport) => {
   it('is one trace from the HTTP request to the publish, and the consumer links to it', async () => {
-    // The client starts the trace itself, so the test knows its id.
-    const traceId = randomBytes(16).toString('hex');
-    const response = await fetch(`${purchaseUrls[transport]}/v1/purchases`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'idempotency-key': randomUUID(),
-        traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01`,
-      },
-      body: JSON.stringify({ customerId: 'c-trace', items: [{ sku: 'traced-mug', quantity: 1 }] }),
-    });
-    expect(response.status).toBe(201);
+    const traceId = await purchaseInNewTrace(transport, true);
 
     // The purchase's trace: HTTP, Reserve (client and server), SQL, the relay's publish.
     const isNats = transport === 'NATS request-reply';
     // Each process sends its spans in batches of its own: wait for the request's span, for
     // inventory's server span (its queries end before it) and for the relay's publish.
-    const reserveServerName = isNats
-      ? 'process inventory.v1.Reserve'
-      : 'switchboard.inventory.v1.InventoryService/Reserve';
+    const reserveServerName = reserveServerNameOf(transport);
     await expect
       .poll(
         () => {
@@ -227,5 +240,31 @@ describe.each(TRANSPORTS)('one purchase over %s', (transport) => {
       'PRODUCER',
     );
     expect(isBelow(consumerTrace, stockChanged, consumer)).toBe(true);
+  });
+
+  it('is not traced at all when its caller did not sample it, and no hop samples it afresh', async () => {
+    const reserveServers = () =>
+      receiver.spans().filter((span) => span.name === reserveServerNameOf(transport));
+    const reserveServersBefore = reserveServers().length;
+    const traceId = await purchaseInNewTrace(transport, false);
+
+    // inventory's consumer starts a trace of its own (sampled here), linked to the unsampled
+    // publish: it comes after every hop of the purchase, so their spans would be in by then.
+    await expect
+      .poll(
+        () =>
+          receiver
+            .spans()
+            .some(
+              (span) =>
+                span.kind === 'CONSUMER' && span.links.some((link) => link.traceId === traceId),
+            ),
+        { timeout: 15_000 },
+      )
+      .toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(describeSpans(spansOf(traceId))).toBe('');
+    // Had a hop lost the unsampled flag, inventory would have started a trace of its own.
+    expect(reserveServers()).toHaveLength(reserveServersBefore);
   });
 });
