@@ -141,7 +141,7 @@ export const configSpec = {
   admissionMaxLimit: integer('ADMISSION_MAX_LIMIT', { default: 48, min: 1, max: 10_000 }),
   admissionQueueSize: integer('ADMISSION_QUEUE_SIZE', { default: 16, min: 0, max: 100_000 }),
   admissionQueueTimeoutMs: integer('ADMISSION_QUEUE_TIMEOUT_MS', {
-    default: 20,
+    default: 5,
     min: 0,
     max: 60_000,
   }),

@@ -19,7 +19,7 @@ describe('purchase config', () => {
       admissionMinLimit: 12,
       admissionMaxLimit: 48,
       admissionQueueSize: 16,
-      admissionQueueTimeoutMs: 20,
+      admissionQueueTimeoutMs: 5,
       inventoryTlsServerName: 'inventory',
       // The edge (ADR 18): timeouts checked every second, limits a real edge would use.
       httpHeadersTimeoutMs: 10_000,
