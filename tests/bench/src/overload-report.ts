@@ -51,9 +51,9 @@ export function printSteps(steps: Step[]): void {
     'purchase: shed p99 ms ≤',
     'loop lag p99 ms',
     'scavenge mean ms',
-    'CPU %',
+    'purchase: CPU %',
     'clients: loop lag p99 ms',
-    'CPU %',
+    'clients: CPU %',
     'load',
   ];
   const lines = steps.map((step) => {

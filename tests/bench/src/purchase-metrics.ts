@@ -6,6 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { histogramSumAndCount } from '@switchboard/testing';
 
 const run = promisify(execFile);
 
@@ -42,9 +43,9 @@ export function purchaseViewBetween(before: Scrape, after: Scrape): PurchaseView
   const cpuBefore = cpu(before);
   const cpuAfter = cpu(after);
   const lag = sample(after.text, 'nodejs_eventloop_lag_p99_seconds');
-  const minorGc = (scrape: Scrape, part: 'sum' | 'count') =>
-    sample(scrape.text, `nodejs_gc_duration_seconds_${part}`, 'kind="minor"') ?? 0;
-  const scavenges = minorGc(after, 'count') - minorGc(before, 'count');
+  const minorGc = (scrape: Scrape) =>
+    histogramSumAndCount(scrape.text, 'nodejs_gc_duration_seconds', 'kind="minor"');
+  const scavenges = minorGc(after).count - minorGc(before).count;
   return {
     shedP99Ms: shedP99Ms(before.text, after.text),
     eventLoopLagP99Ms: lag === undefined ? undefined : lag * 1000,
@@ -53,20 +54,15 @@ export function purchaseViewBetween(before: Scrape, after: Scrape): PurchaseView
         ? undefined
         : ((cpuAfter - cpuBefore) / seconds) * 100,
     minorGcMeanMs:
-      scavenges > 0
-        ? ((minorGc(after, 'sum') - minorGc(before, 'sum')) / scavenges) * 1000
-        : undefined,
+      scavenges > 0 ? ((minorGc(after).sum - minorGc(before).sum) / scavenges) * 1000 : undefined,
   };
 }
 
-/** The value of a series without labels (or the first series of the family, or the first with `label`). */
-function sample(text: string, name: string, label = ''): number | undefined {
+/** The value of a series without labels (or the first series of the family). */
+function sample(text: string, name: string): number | undefined {
   const line = text
     .split('\n')
-    .find(
-      (each) =>
-        (each.startsWith(`${name} `) || each.startsWith(`${name}{`)) && each.includes(label),
-    );
+    .find((each) => each.startsWith(`${name} `) || each.startsWith(`${name}{`));
   return line === undefined ? undefined : Number(line.split(' ').at(-1));
 }
 
